@@ -1,0 +1,8 @@
+//! # tickrail-engine
+//!
+//! The tick path and everything around it.
+#![deny(unsafe_code)]
+
+pub mod clock;
+pub mod reject;
+pub mod symbols;
