@@ -5,4 +5,5 @@
 
 pub mod clock;
 pub mod reject;
+pub mod strategy;
 pub mod symbols;
