@@ -7,6 +7,11 @@
 //! Everything here is `#[repr(C)]` with its layout pinned by compile-time asserts, so a C header
 //! (`include/tickrail.h`) describes the same bytes.
 //!
+//! The plugin interface: [`boundary`] lists the types that cross and who owns what; [`export`]
+//! turns a Rust [`export::PluginStrategy`] into a plugin with [`export_strategy!`]. A plugin
+//! library exports one symbol, [`ENTRY_SYMBOL`], returning its static [`PluginVTable`]. The
+//! engine's `plugin` module loads, validates and hot-swaps such libraries.
+//!
 //! ```
 //! use tickrail_abi::{Side, Tick, Trade, FIXED_SCALE};
 //! let t = Tick::new_trade(0, Side::Buy, 1_723_161_255_343_000_000,
@@ -16,7 +21,15 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod boundary;
+pub mod export;
 mod tick;
+
+pub use boundary::{
+    CreateFn, DestroyFn, EntryFn, F64View, Fill, LastErrorFn, Liquidity, OnFillFn, OnTickFn,
+    OrderBuf, OrderIntent, OrderType, PluginVTable, RawStatus, RestoreFn, SnapshotFn, Status,
+    ABI_MAGIC, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, ENTRY_SYMBOL_C, VTABLE_V1_0_SIZE,
+};
 
 pub use tick::{
     Kline, Quote, Side, Tick, TickData, TickKind, Trade, FIXED_SCALE, TICK_FLAG_BOOK_SYNCED,

@@ -2,8 +2,10 @@
 //!
 //! Plugins (shared libraries behind the C ABI) and built-in strategies both implement
 //! [`Strategy`]; the hot thread calls it as a plain function between features/model and risk.
+//! Orders come out through [`Strategy::intents`], which the strategy fills into a buffer it owns
+//! (for plugins, the host-owned `OrderBuf`), so `on_tick` itself stays a two-argument call.
 
-use tickrail_abi::Tick;
+use tickrail_abi::{Fill, OrderIntent, Tick};
 
 /// What a strategy sees for one tick. Everything is borrowed for the call only.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +35,22 @@ pub trait Strategy {
     fn on_tick(&mut self, input: &StrategyInput<'_>) -> Result<(), StrategyFault>;
     /// Display name.
     fn name(&self) -> &str;
+    /// The order intents produced by the last [`on_tick`](Strategy::on_tick) call (empty after a
+    /// fault); valid until the next call. The hot loop reads them right after `on_tick`.
+    #[inline]
+    fn intents(&self) -> &[OrderIntent] {
+        &[]
+    }
+    /// One of the strategy's orders executed (partly). Same rules as `on_tick`.
+    fn on_fill(&mut self, fill: &Fill) -> Result<(), StrategyFault> {
+        let _ = fill;
+        Ok(())
+    }
+
+    /// Called by the hot thread between two ticks (after each ring batch, and when woken while
+    /// idle): the one place a strategy may be replaced, e.g. by a plugin hot swap.
+    #[inline]
+    fn between_ticks(&mut self) {}
 }
 
 /// Takes no action: measures the tick path itself.

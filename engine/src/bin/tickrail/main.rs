@@ -1,0 +1,47 @@
+//! `tickrail`: the engine's command line.
+//!
+//! `tickrail run` replays the bundled market data through the whole tick path and prints a latency
+//! report; the other subcommands are the tools around it. Errors are reported with context and a
+//! non-zero exit status.
+
+mod plugin;
+mod replay;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "tickrail", version, about = "A low-latency crypto trading engine with hot-swappable strategy plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the engine: feed → parse → ring → hot thread → report.
+    ///
+    /// With the default config this starts an embedded replay server on loopback serving the
+    /// bundled BTCUSDT/ETHUSDT capture, processes all of it, prints the report and exits.
+    Run(run::RunArgs),
+    /// Serve recorded captures over WebSocket (and REST depth snapshots) like the exchange.
+    Replay(replay::ReplayArgs),
+    /// Strategy plugins: check one before trading with it.
+    Plugin(plugin::PluginArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => run::main(a),
+        Command::Replay(a) => replay::main(a),
+        Command::Plugin(a) => plugin::main(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tickrail: error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! `tickrail plugin …`, and the plugin side of `tickrail run --plugin`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use tickrail_engine::pipeline::RunHooks;
+use tickrail_engine::plugin::{check, PluginSlot, SwapController, SwapOptions, Watcher};
+
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Load a plugin the way the engine would, print its manifest and the verdict.
+    Check {
+        /// The plugin shared library (.so).
+        path: PathBuf,
+    },
+}
+
+pub fn main(a: PluginArgs) -> anyhow::Result<ExitCode> {
+    match a.command {
+        PluginCommand::Check { path } => match check(&path) {
+            Ok(m) => {
+                println!("{m}");
+                println!("verdict: ok, {} can be loaded", path.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                println!("verdict: refused: {e}");
+                Ok(ExitCode::from(1))
+            }
+        },
+    }
+}
+
+/// A plugin trading on the hot thread, with its file watched for hot swaps.
+pub struct HotPlugin {
+    pub slot: PluginSlot,
+    pub hooks: RunHooks,
+    watcher: JoinHandle<SwapController>,
+    stop: Arc<AtomicBool>,
+}
+
+impl HotPlugin {
+    /// Loads `path` (refusing it with a clear message) and starts watching it: replacing the
+    /// file (write to a temp file, then rename over it) swaps the new build in between two ticks.
+    pub fn start(path: &Path, config: Vec<u8>) -> anyhow::Result<Self> {
+        let (mut ctl, slot) = SwapController::start(path, SwapOptions { config, ..SwapOptions::default() })
+            .with_context(|| format!("loading plugin {}", path.display()))?;
+        let (tx, rx) = mpsc::channel();
+        let hooks = RunHooks {
+            on_hot_waker: Some(Box::new(move |w| {
+                let _ = tx.send(w);
+            })),
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let watch_stop = stop.clone();
+        let watch_path = path.to_path_buf();
+        let watcher = std::thread::Builder::new()
+            .name("tickrail-plugin-watch".into())
+            .spawn(move || {
+                if let Ok(w) = rx.recv() {
+                    ctl.set_waker(w);
+                }
+                let mut watcher = Watcher::new(&watch_path, Duration::from_millis(200));
+                watcher.run(&mut ctl, &watch_stop, |r| match r {
+                    Ok(done) => eprintln!(
+                        "tickrail: plugin swapped to {} {} (hot thread paused {} ns)",
+                        done.name, done.version, done.pause_ns
+                    ),
+                    Err(e) => eprintln!("tickrail: plugin swap refused, the running plugin keeps trading: {e}"),
+                });
+                ctl
+            })
+            .context("spawning the plugin watcher")?;
+        Ok(Self { slot, hooks, watcher, stop })
+    }
+
+    /// Splits off what the pipeline takes.
+    pub fn into_parts(self) -> (PluginSlot, RunHooks, PluginWatch) {
+        (self.slot, self.hooks, PluginWatch { watcher: self.watcher, stop: self.stop })
+    }
+}
+
+/// The watcher thread, kept until the run ends.
+pub struct PluginWatch {
+    watcher: JoinHandle<SwapController>,
+    stop: Arc<AtomicBool>,
+}
+
+impl PluginWatch {
+    /// Stops watching and returns the plugin section of the run report.
+    pub fn finish(self) -> serde_json::Value {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        match self.watcher.join() {
+            Ok(mut ctl) => {
+                ctl.poll();
+                ctl.report()
+            }
+            Err(_) => serde_json::json!({ "error": "the plugin watcher panicked" }),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! `tickrail replay`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use tickrail_replay::capture;
+use tickrail_replay::server::{FaultPlan, ReplayConfig, ReplayServer, Speed};
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture files (`<recv_ns> <message>` per line, gzip or plain; cryptofeed .jsonl.gz).
+    #[arg(long, required = true, num_args = 1..)]
+    capture: Vec<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9443")]
+    listen: SocketAddr,
+    /// `max` (as fast as the client reads) or a factor of the recorded pace (`1`, `10`, `0.5`).
+    #[arg(long, default_value = "1")]
+    speed: Speed,
+    /// Start again at the end instead of closing with "end of capture".
+    #[arg(long = "loop")]
+    looped: bool,
+    /// Ping interval in seconds (the exchange pings every 20 s).
+    #[arg(long, default_value_t = 20)]
+    ping_secs: u64,
+    /// Fault injection: drop each connection after this many messages.
+    #[arg(long, value_name = "N")]
+    drop_every: Option<u64>,
+    /// Fault injection: messages skipped while a dropped client reconnects (it sees a gap).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    skip_on_reconnect: u64,
+}
+
+pub fn main(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let cap = capture::load(&a.capture).context("loading captures")?;
+    let n = cap.messages.len();
+    let server = ReplayServer::start(
+        Arc::new(cap),
+        ReplayConfig {
+            listen: a.listen,
+            speed: a.speed,
+            looped: a.looped,
+            ping_interval: Duration::from_secs(a.ping_secs.max(1)),
+            fault: FaultPlan { drop_every: a.drop_every, skip_on_reconnect: a.skip_on_reconnect, ..FaultPlan::default() },
+            max_frame_bytes_in: 64 << 10,
+        },
+    )
+    .with_context(|| format!("starting the replay server on {}", a.listen))?;
+    println!("replaying {n} messages on ws://{}/stream?streams=… (REST: http://{}/api/v3/depth)", server.local_addr(), server.local_addr());
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stats = server.shutdown();
+    println!("{stats:?}");
+    Ok(ExitCode::SUCCESS)
+}

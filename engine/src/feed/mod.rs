@@ -1,0 +1,423 @@
+//! The market-data feed: WebSocket frames in, checked [`Tick`]s into the input ring.
+//!
+//! Runs on its own (pinned) thread. Per frame: stamp the receive time, reject oversized frames,
+//! copy the payload into a reused buffer, parse it in place with simd-json, check sequences
+//! (trade ids; depth `U`/`u` through each symbol's [`DepthSync`]), and publish exactly one tick —
+//! or count exactly one rejection reason. So `received = published + rejected`, always.
+//!
+//! Around that: connect with a timeout, fetch REST depth snapshots, answer pings, detect
+//! staleness, reconnect with capped exponential backoff and jitter, and resynchronise books after a
+//! gap. Every reconnect, gap and resync is counted in [`FeedStats`].
+
+mod backoff;
+mod conn;
+mod rest;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tickrail_abi::{Tick, TickKind, TICK_FLAG_BOOK_SYNCED, TICK_FLAG_GAP_BEFORE};
+
+pub use backoff::Backoff;
+pub use conn::{Conn, ConnError, Event};
+pub use rest::{fetch_snapshot, rest_base_for, SnapshotFetchError};
+
+use crate::book::{DepthOutcome, DepthSync};
+use crate::clock;
+use crate::latency::{LatencyRecorder, Stage};
+use crate::parse::{Message, Parser};
+use crate::pipeline::InputEvent;
+use crate::reject::{Reject, RejectCounts};
+use crate::ring::Producer;
+use crate::sequence::{SeqCheck, TradeSeq};
+use crate::symbols::Symbols;
+
+/// The close reason tickrail's replay server sends when a capture ends: the run is over.
+pub const END_OF_CAPTURE: &str = "end of capture";
+
+/// Depth snapshot size requested.
+const SNAPSHOT_LIMIT: usize = 5000;
+
+/// What the feed needs to run.
+#[derive(Debug, Clone)]
+pub struct FeedSettings {
+    /// Full combined-stream URL, `ws://host:port/stream?streams=a/b/c`.
+    pub url: String,
+    /// REST base for depth snapshots.
+    pub rest_base: String,
+    /// The symbol table.
+    pub symbols: Symbols,
+    /// Symbols (ids) whose depth stream is subscribed: they get an L2 book.
+    pub depth_symbols: Vec<u16>,
+    /// Connect + handshake timeout.
+    pub connect_timeout: Duration,
+    /// First reconnect delay.
+    pub backoff_initial: Duration,
+    /// Reconnect delay cap.
+    pub backoff_max: Duration,
+    /// Silence that makes a connection stale.
+    pub stale_after: Duration,
+    /// Frame size limit.
+    pub max_frame_bytes: usize,
+    /// L2 levels per side.
+    pub book_levels: usize,
+    /// Spin instead of sleeping in epoll.
+    pub busy_poll: bool,
+    /// Stop after this many received messages.
+    pub max_messages: Option<u64>,
+    /// Stop at this time.
+    pub deadline: Option<Instant>,
+}
+
+/// Counters of one feed run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    /// Data messages (text frames) received.
+    pub received: u64,
+    /// Ticks published to the ring.
+    pub published: u64,
+    /// Rejections by reason.
+    pub rejected: RejectCounts,
+    /// Ticks published per kind (index = `TickKind as usize`).
+    pub by_kind: [u64; 5],
+    /// Successful connections.
+    pub connects: u64,
+    /// Connections after the first.
+    pub reconnects: u64,
+    /// Failed connection attempts.
+    pub connect_failures: u64,
+    /// Sequence gaps detected (trade ids and depth updates).
+    pub gaps: u64,
+    /// Trade ids missing in those gaps.
+    pub missing_ids: u64,
+    /// Book resynchronisations from a fresh snapshot.
+    pub book_resyncs: u64,
+    /// Snapshot fetches that failed.
+    pub snapshot_failures: u64,
+    /// Times the connection went silent past `stale_after`.
+    pub stale: u64,
+    /// Pings answered.
+    pub pings: u64,
+    /// Times the producer found the ring full and had to wait.
+    pub ring_full: u64,
+}
+
+/// Why the feed stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// The replay server's capture ended.
+    EndOfCapture,
+    /// `max_messages` reached.
+    MaxMessages,
+    /// The deadline passed.
+    Deadline,
+    /// Asked to stop (signal or control).
+    Requested,
+}
+
+/// The result of a feed run.
+#[derive(Debug)]
+pub struct FeedOutcome {
+    /// Counters.
+    pub stats: FeedStats,
+    /// Parse-stage latency (receive → parsed), recorded on the feed thread.
+    pub latency: LatencyRecorder,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// The last connection error, if any happened.
+    pub last_error: Option<String>,
+}
+
+enum ConnEnd {
+    Stop(StopReason),
+    Reconnect(String),
+}
+
+/// The feed: owns the parser, books, sequence trackers and the ring producer.
+pub struct Feed {
+    settings: FeedSettings,
+    parser: Parser,
+    books: Vec<Option<DepthSync>>,
+    trades: TradeSeq,
+    frame: Vec<u8>,
+    producer: Producer<InputEvent>,
+    stats: FeedStats,
+    latency: LatencyRecorder,
+    stop: Arc<AtomicBool>,
+    gap_pending: Vec<bool>,
+    synced_pending: Vec<bool>,
+    last_error: Option<String>,
+}
+
+impl std::fmt::Debug for Feed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Feed").field("url", &self.settings.url).field("stats", &self.stats).finish()
+    }
+}
+
+impl Feed {
+    /// A feed publishing into `producer`; `stop` ends it from outside.
+    pub fn new(settings: FeedSettings, producer: Producer<InputEvent>, stop: Arc<AtomicBool>) -> Self {
+        let n = settings.symbols.len();
+        let mut books: Vec<Option<DepthSync>> = (0..n).map(|_| None).collect();
+        for &s in &settings.depth_symbols {
+            books[s as usize] = Some(DepthSync::new(settings.book_levels));
+        }
+        Self {
+            parser: Parser::new(settings.symbols.clone(), settings.max_frame_bytes),
+            trades: TradeSeq::new(n),
+            frame: Vec::with_capacity(settings.max_frame_bytes.min(1 << 20)),
+            books,
+            producer,
+            stats: FeedStats::default(),
+            latency: LatencyRecorder::new(),
+            stop,
+            gap_pending: vec![false; n],
+            synced_pending: vec![false; n],
+            last_error: None,
+            settings,
+        }
+    }
+
+    /// Runs until the capture ends, a limit is reached or `stop` is set. Dropping the producer at
+    /// the end closes the ring, which ends the hot thread after it drains.
+    pub fn run(mut self) -> FeedOutcome {
+        let mut backoff = Backoff::new(self.settings.backoff_initial, self.settings.backoff_max, clock::now_ns() as u64);
+        let stop = loop {
+            if let Some(r) = self.should_stop() {
+                break r;
+            }
+            match Conn::connect(&self.settings.url, self.settings.connect_timeout, self.settings.max_frame_bytes) {
+                Ok(mut conn) => {
+                    if self.stats.connects > 0 {
+                        self.stats.reconnects += 1;
+                    }
+                    self.stats.connects += 1;
+                    backoff.reset();
+                    for b in self.books.iter_mut().flatten() {
+                        b.reset();
+                    }
+                    match self.serve(&mut conn) {
+                        ConnEnd::Stop(r) => {
+                            conn.close();
+                            break r;
+                        }
+                        ConnEnd::Reconnect(why) => self.last_error = Some(why),
+                    }
+                }
+                Err(e) => {
+                    self.stats.connect_failures += 1;
+                    self.last_error = Some(e.to_string());
+                }
+            }
+            let delay = backoff.next_delay();
+            if let Some(r) = self.sleep(delay) {
+                break r;
+            }
+        };
+        self.stats.ring_full = self.producer.full_events();
+        FeedOutcome { stats: self.stats, latency: self.latency, stop, last_error: self.last_error }
+    }
+
+    fn should_stop(&self) -> Option<StopReason> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Some(StopReason::Requested);
+        }
+        if self.settings.max_messages.is_some_and(|m| self.stats.received >= m) {
+            return Some(StopReason::MaxMessages);
+        }
+        if self.settings.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(StopReason::Deadline);
+        }
+        None
+    }
+
+    /// Sleeps for a backoff delay in short steps, so a stop request is not held up.
+    fn sleep(&self, delay: Duration) -> Option<StopReason> {
+        let until = Instant::now() + delay;
+        loop {
+            if let Some(r) = self.should_stop() {
+                return Some(r);
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(20)));
+        }
+    }
+
+    /// Synchronises every book that needs it from a REST snapshot.
+    fn sync_books(&mut self) {
+        for s in 0..self.books.len() {
+            let Some(book) = self.books[s].as_mut() else { continue };
+            if !book.needs_snapshot() {
+                continue;
+            }
+            let symbol = self.settings.symbols.name(s as u16).to_string();
+            match fetch_snapshot(&self.settings.rest_base, &symbol, SNAPSHOT_LIMIT, self.settings.connect_timeout) {
+                Ok(snap) => {
+                    book.apply_snapshot(&snap);
+                    self.synced_pending[s] = true;
+                }
+                Err(e) => {
+                    self.stats.snapshot_failures += 1;
+                    self.last_error = Some(e.to_string());
+                }
+            }
+        }
+    }
+
+    fn serve(&mut self, conn: &mut Conn) -> ConnEnd {
+        self.sync_books();
+        let mut last_msg = Instant::now();
+        let mut idle_spins: u32 = 0;
+        loop {
+            if let Some(r) = self.should_stop() {
+                return ConnEnd::Stop(r);
+            }
+            match conn.read() {
+                Event::Text(bytes, ts_recv) => {
+                    last_msg = Instant::now();
+                    idle_spins = 0;
+                    let resync = self.on_text(bytes, ts_recv);
+                    if resync {
+                        self.stats.book_resyncs += 1;
+                        self.sync_books();
+                    }
+                }
+                Event::Binary => self.reject(Reject::NotText),
+                Event::BadUtf8 => self.reject(Reject::NotText),
+                Event::Ping => {
+                    last_msg = Instant::now();
+                    self.stats.pings += 1;
+                }
+                Event::Idle => {
+                    let silent = last_msg.elapsed();
+                    if silent >= self.settings.stale_after {
+                        self.stats.stale += 1;
+                        return ConnEnd::Reconnect(format!("no message for {} ms", silent.as_millis()));
+                    }
+                    if self.settings.busy_poll {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    idle_spins += 1;
+                    if idle_spins < 64 {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    let mut wait = self.settings.stale_after - silent;
+                    wait = wait.min(Duration::from_millis(100));
+                    if let Some(d) = self.settings.deadline {
+                        wait = wait.min(d.saturating_duration_since(Instant::now()));
+                    }
+                    if let Err(e) = conn.wait(wait) {
+                        return ConnEnd::Reconnect(format!("poll: {e}"));
+                    }
+                }
+                Event::Closed(reason) => {
+                    if reason == END_OF_CAPTURE {
+                        return ConnEnd::Stop(StopReason::EndOfCapture);
+                    }
+                    return ConnEnd::Reconnect(format!("server closed the connection ({reason:?})"));
+                }
+                Event::TooLarge => {
+                    self.stats.received += 1;
+                    self.stats.rejected.add(Reject::OversizedFrame);
+                    return ConnEnd::Reconnect("frame beyond the protocol limit".into());
+                }
+                Event::Broken(e) => return ConnEnd::Reconnect(e),
+            }
+        }
+    }
+
+    #[inline]
+    fn reject(&mut self, r: Reject) {
+        self.stats.received += 1;
+        self.stats.rejected.add(r);
+    }
+
+    /// Handles one text frame; returns true when a book needs a new snapshot.
+    #[inline]
+    fn on_text(&mut self, bytes: &[u8], ts_recv: i64) -> bool {
+        self.stats.received += 1;
+        if bytes.len() > self.settings.max_frame_bytes {
+            self.stats.rejected.add(Reject::OversizedFrame);
+            return false;
+        }
+        let Self { parser, books, trades, frame, stats, gap_pending, .. } = self;
+        frame.clear();
+        frame.extend_from_slice(bytes);
+        let mut resync = false;
+        let tick = match parser.parse(frame, ts_recv) {
+            Ok(Message::Tick(t)) => check_trade(trades, stats, t),
+            Ok(Message::Depth(d)) => {
+                let s = d.symbol as usize;
+                match books.get_mut(s).and_then(Option::as_mut) {
+                    None => Err(Reject::UnknownStream),
+                    Some(book) => match book.apply(&d) {
+                        DepthOutcome::Applied(q) => {
+                            let mut t = Tick::new_quote(d.symbol, TickKind::Depth, d.ts_exch_ns, q);
+                            t.ts_recv_ns = ts_recv;
+                            Ok(t)
+                        }
+                        DepthOutcome::BeforeSnapshot | DepthOutcome::NeedSnapshot => {
+                            Err(Reject::DepthBeforeSnapshot)
+                        }
+                        DepthOutcome::Gap { .. } => {
+                            stats.gaps += 1;
+                            gap_pending[s] = true;
+                            resync = true;
+                            Err(Reject::DepthGap)
+                        }
+                    },
+                }
+            }
+            Ok(Message::Control) => Err(Reject::Control),
+            Err(r) => Err(r),
+        };
+        match tick {
+            Ok(t) => self.publish(t),
+            Err(r) => self.stats.rejected.add(r),
+        }
+        resync
+    }
+
+    #[inline]
+    fn publish(&mut self, mut t: Tick) {
+        let s = t.symbol as usize;
+        if std::mem::take(&mut self.gap_pending[s]) {
+            t.flags |= TICK_FLAG_GAP_BEFORE;
+        }
+        if t.kind == TickKind::Depth as u8 && std::mem::take(&mut self.synced_pending[s]) {
+            t.flags |= TICK_FLAG_BOOK_SYNCED;
+        }
+        let ts_parsed = clock::now_ns();
+        self.latency.record(Stage::Parse, (ts_parsed - t.ts_recv_ns).max(0) as u64);
+        self.stats.by_kind[(t.kind as usize).min(4)] += 1;
+        self.stats.published += 1;
+        self.producer.publish(|ev| {
+            ev.tick = t;
+            ev.ts_parsed_ns = ts_parsed;
+        });
+    }
+}
+
+/// Trade-id checks on a parsed tick: duplicates are rejected, gaps counted and flagged.
+#[inline]
+fn check_trade(trades: &mut TradeSeq, stats: &mut FeedStats, mut t: Tick) -> Result<Tick, Reject> {
+    if let Some(tr) = t.trade() {
+        match trades.check(t.symbol, tr.trade_id) {
+            SeqCheck::Duplicate => return Err(Reject::Duplicate),
+            SeqCheck::Gap { missing } => {
+                stats.gaps += 1;
+                stats.missing_ids += missing;
+                t.flags |= TICK_FLAG_GAP_BEFORE;
+            }
+            SeqCheck::First | SeqCheck::InOrder => {}
+        }
+    }
+    Ok(t)
+}

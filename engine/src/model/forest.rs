@@ -1,0 +1,273 @@
+//! The hot-path form of a tree ensemble: an immutable [`CompiledForest`] plus a per-thread [`Scratch`].
+//!
+//! Every branch of every mode is normalised (in `compile.rs`) to one comparison on integer keys:
+//! `keys[sel] < thr` → child B, else child A. A key is the f32 input mapped to an `i32` whose order is the
+//! float order (`-0.0` and `0.0` share one key). Each row gets two key vectors: in the first a NaN input
+//! is `i32::MAX` (fails every comparison, so it goes to A), in the second `i32::MIN` (passes every one, so it
+//! goes to B); a node's missing-value routing is which vector its `sel` points into. No per-node flag,
+//! no branch on NaN.
+//!
+//! Two layouts:
+//! - **complete**: trees of depth ≤ [`MAX_COMPLETE_DEPTH`] are padded to complete binary trees (a leaf
+//!   above the bottom becomes an "always A" node over copies of itself) and walked eight at a time in
+//!   lockstep, `i = 2i + 1 + (key < thr)`, with no data-dependent branches;
+//! - **compact**: deeper or unbalanced trees keep a node array with child indices.
+//!
+//! Single-leaf trees are folded into a constant per column. Evaluation allocates nothing.
+//!
+//! In a group the eight trees are interleaved: node `i` (level order) of lane `l` sits at `8i + l`, so
+//! the eight roots share one cache line and each lane's state is a single index register.
+#![allow(unsafe_code)] // bounds-check-free walk: every index is proven in range when the forest is built
+
+/// Deepest tree stored in the complete layout (255 nodes, 256 leaves).
+pub const MAX_COMPLETE_DEPTH: usize = 8;
+
+/// Trees walked together in the complete layout.
+pub const LANES: usize = 8;
+
+/// Compact-layout child index bit marking a leaf.
+pub(crate) const LEAF_BIT: u32 = 1 << 31;
+
+/// Order-preserving integer key of an f32 (not NaN); `-0.0` and `0.0` map to 0.
+#[inline(always)]
+pub fn key(x: f32) -> i32 {
+    let b = x.to_bits() as i32;
+    let k = if b < 0 { b ^ 0x7FFF_FFFF } else { b };
+    if x == 0.0 {
+        0
+    } else {
+        k
+    }
+}
+
+/// A complete-layout node: go to B (`2i + 2`) when `keys[sel] < thr`, else A (`2i + 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub(crate) struct CNode {
+    pub thr: i32,
+    pub sel: u32,
+}
+
+/// A compact-layout node; children with [`LEAF_BIT`] set are leaf indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub(crate) struct KNode {
+    pub thr: i32,
+    pub sel: u32,
+    pub a: u32,
+    pub b: u32,
+}
+
+/// [`LANES`] complete trees of one depth that write the same columns, interleaved: nodes at
+/// `node_off + 8i + lane` (`i < 2^depth - 1`), leaf values at `leaf_off + (8j + lane) * width`.
+/// Lanes without a tree hold "always A" nodes over zero leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Group {
+    pub depth: u32,
+    /// 1: each leaf holds one value for column `col`; otherwise `n_columns` values.
+    pub width: u32,
+    pub col: u32,
+    pub node_off: u32,
+    pub leaf_off: u32,
+}
+
+/// A compact-layout tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompactTree {
+    pub root: u32,
+    pub width: u32,
+    pub col: u32,
+    pub leaf_base: u32,
+}
+
+/// An ensemble compiled for evaluation. Immutable; share it (`Arc`) between threads, each with its own
+/// [`Scratch`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledForest {
+    pub(crate) n_features: usize,
+    pub(crate) n_columns: usize,
+    pub(crate) bias: Vec<f64>,
+    pub(crate) groups: Vec<Group>,
+    pub(crate) cnodes: Vec<CNode>,
+    pub(crate) cleaves: Vec<f32>,
+    pub(crate) compact: Vec<CompactTree>,
+    pub(crate) knodes: Vec<KNode>,
+    pub(crate) kleaves: Vec<f32>,
+}
+
+/// Per-thread working memory for one model's evaluation; make it once with [`Scratch::new`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scratch {
+    pub(crate) keys: Vec<i32>,
+    pub(crate) acc: Vec<f64>,
+}
+
+impl Scratch {
+    /// Working memory for a forest of `n_features` inputs and `n_columns` score columns.
+    pub fn new(n_features: usize, n_columns: usize) -> Scratch {
+        Scratch { keys: vec![0; 2 * n_features], acc: vec![0.0; n_columns] }
+    }
+
+    /// Whether this scratch is large enough for `forest`.
+    #[inline]
+    pub fn fits(&self, forest: &CompiledForest) -> bool {
+        self.keys.len() >= 2 * forest.n_features && self.acc.len() >= forest.n_columns
+    }
+}
+
+/// Walks the eight interleaved trees of a group; returns each lane's leaf index.
+///
+/// # Safety
+/// `nodes` holds at least `LANES * (2^D - 1)` entries and every node's `sel` is `< keys.len()`.
+#[inline(always)]
+unsafe fn walk<const D: usize>(nodes: &[CNode], keys: &[i32]) -> [usize; LANES] {
+    let mut idx = [0usize; LANES];
+    for _ in 0..D {
+        for (l, i) in idx.iter_mut().enumerate() {
+            // SAFETY: at level d < D, *i < 2^d - 1 < 2^D - 1, so `*i * LANES + l` is in range.
+            let n = unsafe { *nodes.get_unchecked(*i * LANES + l) };
+            // SAFETY: `sel < keys.len()` by the caller's contract.
+            let k = unsafe { *keys.get_unchecked(n.sel as usize) };
+            *i = 2 * *i + 1 + (k < n.thr) as usize;
+        }
+    }
+    for i in idx.iter_mut() {
+        *i -= (1usize << D) - 1;
+    }
+    idx
+}
+
+impl CompiledForest {
+    /// Number of input columns.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Number of raw score columns.
+    pub fn n_columns(&self) -> usize {
+        self.n_columns
+    }
+
+    /// Sums the leaf values `row` reaches into `scratch.acc[..n_columns]` (overwritten). `row` has
+    /// `n_features` values (f64, rounded to f32 as onnxruntime's float input is); `scratch` fits.
+    #[inline]
+    pub fn raw_scores(&self, row: &[f64], scratch: &mut Scratch) {
+        let n = self.n_features;
+        let (hi, lo) = scratch.keys.split_at_mut(n);
+        for ((x, h), l) in row[..n].iter().zip(hi.iter_mut()).zip(lo[..n].iter_mut()) {
+            let x = *x as f32;
+            let k = key(x);
+            let nan = x.is_nan();
+            *h = if nan { i32::MAX } else { k };
+            *l = if nan { i32::MIN } else { k };
+        }
+        let keys = &scratch.keys[..2 * n];
+        let acc = &mut scratch.acc[..self.n_columns];
+        acc.copy_from_slice(&self.bias);
+        for g in &self.groups {
+            let nodes = &self.cnodes[g.node_off as usize..];
+            // SAFETY: `compile` lays out LANES * (2^depth - 1) nodes from `node_off` and checks every
+            // selector against 2 * n_features (`CompiledForest::check_layout`); `keys` has that length.
+            let idx = unsafe {
+                match g.depth {
+                    1 => walk::<1>(nodes, keys),
+                    2 => walk::<2>(nodes, keys),
+                    3 => walk::<3>(nodes, keys),
+                    4 => walk::<4>(nodes, keys),
+                    5 => walk::<5>(nodes, keys),
+                    6 => walk::<6>(nodes, keys),
+                    7 => walk::<7>(nodes, keys),
+                    _ => walk::<8>(nodes, keys),
+                }
+            };
+            let leaves = &self.cleaves[g.leaf_off as usize..];
+            if g.width == 1 {
+                let mut s = 0.0f64;
+                for (l, j) in idx.iter().enumerate() {
+                    s += leaves[j * LANES + l] as f64;
+                }
+                acc[g.col as usize] += s;
+            } else {
+                let w = g.width as usize;
+                for (l, j) in idx.iter().enumerate() {
+                    let at = (j * LANES + l) * w;
+                    for (a, v) in acc.iter_mut().zip(&leaves[at..at + w]) {
+                        *a += *v as f64;
+                    }
+                }
+            }
+        }
+        for t in &self.compact {
+            let mut i = t.root;
+            let leaf = loop {
+                let nd = self.knodes[i as usize];
+                i = if keys[nd.sel as usize] < nd.thr { nd.b } else { nd.a };
+                if i & LEAF_BIT != 0 {
+                    break i & !LEAF_BIT;
+                }
+            };
+            let w = t.width as usize;
+            let at = t.leaf_base as usize + leaf as usize * w;
+            if w == 1 {
+                acc[t.col as usize] += self.kleaves[at] as f64;
+            } else {
+                for (a, v) in acc.iter_mut().zip(&self.kleaves[at..at + w]) {
+                    *a += *v as f64;
+                }
+            }
+        }
+    }
+
+    /// Groups of the complete layout and trees of the compact layout.
+    pub fn layout_counts(&self) -> (usize, usize) {
+        (self.groups.len(), self.compact.len())
+    }
+
+    /// Checks the invariants the unchecked walk relies on; `compile` calls it on every forest it builds.
+    pub(crate) fn check_layout(&self) {
+        let keys = 2 * self.n_features;
+        for g in &self.groups {
+            assert!((1..=MAX_COMPLETE_DEPTH as u32).contains(&g.depth), "group depth {}", g.depth);
+            let n = LANES * ((1usize << g.depth) - 1);
+            let nodes = &self.cnodes[g.node_off as usize..g.node_off as usize + n];
+            assert!(nodes.iter().all(|nd| (nd.sel as usize) < keys), "selector out of range");
+            let leaves = LANES * (1usize << g.depth) * g.width as usize;
+            assert!(g.leaf_off as usize + leaves <= self.cleaves.len(), "leaf block out of range");
+            assert!(g.width == 1 || g.width as usize == self.n_columns, "leaf width {}", g.width);
+            assert!((g.col + g.width) as usize <= self.n_columns.max(1), "leaf column {}", g.col);
+        }
+        for nd in &self.knodes {
+            assert!((nd.sel as usize) < keys, "selector out of range");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key;
+
+    #[test]
+    fn key_orders_like_f32() {
+        let v = [
+            f32::NEG_INFINITY,
+            f32::MIN,
+            -1.5,
+            -1.0,
+            -f32::MIN_POSITIVE,
+            -1e-45,
+            0.0,
+            1e-45,
+            f32::MIN_POSITIVE,
+            1.0,
+            1.5,
+            f32::MAX,
+            f32::INFINITY,
+        ];
+        for w in v.windows(2) {
+            assert!(key(w[0]) < key(w[1]), "{} {}", w[0], w[1]);
+        }
+        assert_eq!(key(-0.0), key(0.0));
+        assert!(key(f32::NEG_INFINITY) > i32::MIN);
+        assert!(key(f32::INFINITY) < i32::MAX - 1);
+    }
+}
