@@ -337,13 +337,24 @@ mod tests {
 
     #[test]
     fn accessors_follow_the_kind() {
-        let t = Tick::new_trade(1, Side::Sell, 5, Trade { px: 10, qty: 2, trade_id: 7, reserved: [0; 2] });
+        let t = Tick::new_trade(
+            1,
+            Side::Sell,
+            5,
+            Trade { px: 10, qty: 2, trade_id: 7, reserved: [0; 2] },
+        );
         assert_eq!(t.trade().unwrap().trade_id, 7);
         assert!(t.quote().is_none() && t.kline().is_none());
         assert_eq!(t.side(), Side::Sell);
-        let q = Tick::new_quote(0, TickKind::Depth, 1, Quote { bid_px: 1, bid_qty: 2, ask_px: 3, ask_qty: 4, update_id: 9 });
+        let q = Tick::new_quote(
+            0,
+            TickKind::Depth,
+            1,
+            Quote { bid_px: 1, bid_qty: 2, ask_px: 3, ask_qty: 4, update_id: 9 },
+        );
         assert_eq!(q.quote().unwrap().ask_qty, 4);
-        let k = Tick::new_kline(0, 300, true, Kline { open: 1, high: 4, low: 0, close: 2, volume: 3 });
+        let k =
+            Tick::new_kline(0, 300, true, Kline { open: 1, high: 4, low: 0, close: 2, volume: 3 });
         assert_eq!(k.kline().unwrap().high, 4);
         assert_ne!(k.flags & TICK_FLAG_KLINE_CLOSED, 0);
     }

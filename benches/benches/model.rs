@@ -26,11 +26,14 @@ fn fixtures() -> PathBuf {
 }
 
 fn rows(name: &str) -> (usize, Vec<f64>) {
-    let text = std::fs::read_to_string(fixtures().join(format!("{name}.rows.csv"))).expect("fixture rows");
+    let text =
+        std::fs::read_to_string(fixtures().join(format!("{name}.rows.csv"))).expect("fixture rows");
     let mut lines = text.lines();
     let nf = lines.next().expect("header").split(',').count();
     let v = lines
-        .flat_map(|l| l.split(',').map(|c| if c.is_empty() { f64::NAN } else { c.parse().expect("number") }))
+        .flat_map(|l| {
+            l.split(',').map(|c| if c.is_empty() { f64::NAN } else { c.parse().expect("number") })
+        })
         .collect();
     (nf, v)
 }
@@ -39,11 +42,14 @@ type Runnable = Arc<TypedRunnableModel>;
 
 /// tract's runnable for the ensemble alone (tract has no ZipMap); `None` if tract refuses it.
 fn tract_model(name: &str, nf: usize, patch_base: bool) -> Option<Runnable> {
-    let mut proto = tract_onnx::onnx().proto_model_for_path(fixtures().join(format!("{name}.onnx"))).ok()?;
+    let mut proto =
+        tract_onnx::onnx().proto_model_for_path(fixtures().join(format!("{name}.onnx"))).ok()?;
     let graph = proto.graph.as_mut()?;
     let mut tree = graph.node.iter().find(|n| n.op_type == "TreeEnsembleClassifier")?.clone();
     if patch_base {
-        for a in tree.attribute.iter_mut().filter(|a| a.name == "base_values" && a.floats.len() == 1) {
+        for a in
+            tree.attribute.iter_mut().filter(|a| a.name == "base_values" && a.floats.len() == 1)
+        {
             a.floats = vec![a.floats[0]; 2];
         }
     }
@@ -96,9 +102,12 @@ fn bench_model(c: &mut Criterion, name: &str, patch_base: bool) {
         let inputs: Vec<Tensor> = data
             .chunks_exact(nf)
             .map(|r| {
-                tract_ndarray::Array2::from_shape_vec((1, nf), r.iter().map(|v| *v as f32).collect())
-                    .expect("shape")
-                    .into()
+                tract_ndarray::Array2::from_shape_vec(
+                    (1, nf),
+                    r.iter().map(|v| *v as f32).collect(),
+                )
+                .expect("shape")
+                .into()
             })
             .collect();
         g.bench_function("tract", |b| {
@@ -164,8 +173,13 @@ fn percentiles(name: &str) {
 fn benches(c: &mut Criterion) {
     percentiles("xgb_bench_100x6x37");
     bench_model(c, "xgb_bench_100x6x37", true);
-    for name in ["xgb_multiclass", "lgbm_binary", "skl_rf_multiclass", "lgbm_regressor", "synthetic_modes_regressor"]
-    {
+    for name in [
+        "xgb_multiclass",
+        "lgbm_binary",
+        "skl_rf_multiclass",
+        "lgbm_regressor",
+        "synthetic_modes_regressor",
+    ] {
         bench_model(c, name, false);
     }
 }

@@ -38,5 +38,6 @@ pub fn config_with(replacements: &[(&str, &str)]) -> EngineConfig {
         assert!(text.contains(from), "config/engine.toml has no {from:?}");
         text = text.replacen(from, to, 1);
     }
-    EngineConfig::from_toml_str(&text, &workspace().join("config/engine.toml")).expect("valid config")
+    EngineConfig::from_toml_str(&text, &workspace().join("config/engine.toml"))
+        .expect("valid config")
 }

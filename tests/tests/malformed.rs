@@ -37,12 +37,42 @@ fn script() -> (Vec<Frame_>, Vec<(&'static str, u64)>, u64) {
         ("malformed_json", Frame_::Text(GOOD_TRADE.replace("ID", "1")[..60].to_string())),
         ("wrong_type", Frame_::Text(GOOD_TRADE.replace("ID", "\"x\""))),
         ("wrong_type", Frame_::Text(r#"{"stream":"btcusdt@trade","data":[1,2,3]}"#.into())),
-        ("invalid_number", Frame_::Text(GOOD_TRADE.replace("ID", "5").replace("61837.63000000", "NaN"))),
-        ("invalid_number", Frame_::Text(GOOD_TRADE.replace("ID", "6").replace("61837.63000000", "-1.00000000"))),
-        ("invalid_number", Frame_::Text(GOOD_TRADE.replace("ID", "7").replace("61837.63000000", "99999999999999999999.0"))),
-        ("unknown_stream", Frame_::Text(r#"{"stream":"btcusdt@forceOrder","data":{"e":"forceOrder","E":1,"o":{}}}"#.into())),
-        ("unknown_symbol", Frame_::Text(GOOD_TRADE.replace("ID", "8").replace("BTCUSDT", "XRPUSDT").replace("btcusdt", "xrpusdt"))),
-        ("oversized_frame", Frame_::Text(format!(r#"{{"stream":"btcusdt@trade","pad":"{}"}}"#, "x".repeat(2 << 20)))),
+        (
+            "invalid_number",
+            Frame_::Text(GOOD_TRADE.replace("ID", "5").replace("61837.63000000", "NaN")),
+        ),
+        (
+            "invalid_number",
+            Frame_::Text(GOOD_TRADE.replace("ID", "6").replace("61837.63000000", "-1.00000000")),
+        ),
+        (
+            "invalid_number",
+            Frame_::Text(
+                GOOD_TRADE.replace("ID", "7").replace("61837.63000000", "99999999999999999999.0"),
+            ),
+        ),
+        (
+            "unknown_stream",
+            Frame_::Text(
+                r#"{"stream":"btcusdt@forceOrder","data":{"e":"forceOrder","E":1,"o":{}}}"#.into(),
+            ),
+        ),
+        (
+            "unknown_symbol",
+            Frame_::Text(
+                GOOD_TRADE
+                    .replace("ID", "8")
+                    .replace("BTCUSDT", "XRPUSDT")
+                    .replace("btcusdt", "xrpusdt"),
+            ),
+        ),
+        (
+            "oversized_frame",
+            Frame_::Text(format!(
+                r#"{{"stream":"btcusdt@trade","pad":"{}"}}"#,
+                "x".repeat(2 << 20)
+            )),
+        ),
         ("not_text", Frame_::Binary(vec![1, 2, 3])),
         ("not_text", Frame_::BadUtf8(vec![b'{', 0xff, 0xfe, b'}'])),
         ("control", Frame_::Text(r#"{"result":null,"id":1}"#.into())),
@@ -74,9 +104,9 @@ fn malformed_frames_are_counted_by_reason_and_good_ones_survive() {
             match f {
                 Frame_::Text(t) => ws.send(Message::text(t)).unwrap(),
                 Frame_::Binary(b) => ws.send(Message::binary(b)).unwrap(),
-                Frame_::BadUtf8(b) => {
-                    ws.send(Message::Frame(Frame::message(b, OpCode::Data(Data::Text), true))).unwrap()
-                }
+                Frame_::BadUtf8(b) => ws
+                    .send(Message::Frame(Frame::message(b, OpCode::Data(Data::Text), true)))
+                    .unwrap(),
             }
         }
         ws.close(Some(tungstenite::protocol::CloseFrame {
@@ -88,7 +118,10 @@ fn malformed_frames_are_counted_by_reason_and_good_ones_survive() {
         while ws.read().is_ok() {}
     });
     // Trades and quotes only: no depth stream, so no REST snapshot is needed.
-    let cfg = config_with(&[(r#"streams = ["trade", "bookTicker", "depth@100ms"]"#, r#"streams = ["trade", "bookTicker"]"#)]);
+    let cfg = config_with(&[(
+        r#"streams = ["trade", "bookTicker", "depth@100ms"]"#,
+        r#"streams = ["trade", "bookTicker"]"#,
+    )]);
     let opts = RunOptions { url: Some(format!("ws://{addr}")), ..Default::default() };
     let out = run(&cfg, &opts, Arc::new(AtomicBool::new(false))).unwrap();
     server.join().unwrap();

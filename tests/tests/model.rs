@@ -33,14 +33,19 @@ fn read_csv(path: &PathBuf) -> (Vec<String>, Vec<Vec<f64>>) {
     let mut lines = text.lines();
     let header = lines.next().expect("header").split(',').map(str::to_string).collect();
     let rows = lines
-        .map(|l| l.split(',').map(|c| if c.is_empty() { f64::NAN } else { c.parse().expect("number") }).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|c| if c.is_empty() { f64::NAN } else { c.parse().expect("number") })
+                .collect()
+        })
         .collect();
     (header, rows)
 }
 
 fn load(name: &str) -> Model {
     let (names, _) = read_csv(&dir().join(format!("{name}.rows.csv")));
-    Model::load(dir().join(format!("{name}.onnx")), Some(&names)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    Model::load(dir().join(format!("{name}.onnx")), Some(&names))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn parity(name: &str) {
@@ -60,8 +65,17 @@ fn parity(name: &str) {
             for k in 0..out.len() {
                 let d = (out[k] - want[k]).abs();
                 worst = worst.max(d);
-                assert!(d <= TOL, "{name} vs {src}: row {i} {}: {} vs {}", cols[k], out[k], want[k]);
-                assert!((out[k] - reference[k]).abs() <= 1e-12, "{name}: compiled vs reference walk, row {i}");
+                assert!(
+                    d <= TOL,
+                    "{name} vs {src}: row {i} {}: {} vs {}",
+                    cols[k],
+                    out[k],
+                    want[k]
+                );
+                assert!(
+                    (out[k] - reference[k]).abs() <= 1e-12,
+                    "{name}: compiled vs reference walk, row {i}"
+                );
             }
         }
         eprintln!("{name}: {} rows, max |tickrail - {src}| = {worst:.2e}", rows.len());
@@ -157,7 +171,10 @@ fn check_csv_refuses_a_header_in_the_wrong_order() {
     swapped.swap(0, 1);
     let input = format!("{}\n{}\n", swapped.join(","), vec!["1"; names.len()].join(","));
     let err = check_csv(&model, input.as_bytes(), Vec::new()).unwrap_err().to_string();
-    assert!(err.contains(&names[1]) && err.contains(&names[0]) && err.contains("column 1"), "{err}");
+    assert!(
+        err.contains(&names[1]) && err.contains(&names[0]) && err.contains("column 1"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------- tract as a second reference
@@ -189,9 +206,10 @@ fn tract_probabilities(name: &str) -> Option<Vec<Vec<f64>>> {
         .ok()?;
     let mut all = Vec::new();
     for row in rows {
-        let input: Tensor = tract_ndarray::Array2::from_shape_vec((1, nf), row.iter().map(|v| *v as f32).collect())
-            .ok()?
-            .into();
+        let input: Tensor =
+            tract_ndarray::Array2::from_shape_vec((1, nf), row.iter().map(|v| *v as f32).collect())
+                .ok()?
+                .into();
         let out = model.run(tvec!(input.into())).ok()?;
         let view = out[1].to_plain_array_view::<f32>().ok()?;
         all.push(view.iter().map(|v| *v as f64).collect());
@@ -306,7 +324,10 @@ fn wrong_feature_name_is_refused_naming_both() {
     let mut names = model.feature_names().unwrap().to_vec();
     names[3] = "rsi_14".into();
     let msg = refused(&dir().join("xgb_binary.onnx"), Some(&names));
-    assert!(msg.contains("feature 3 is `vol_12_bps`") && msg.contains("`rsi_14` was expected"), "{msg}");
+    assert!(
+        msg.contains("feature 3 is `vol_12_bps`") && msg.contains("`rsi_14` was expected"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -315,7 +336,10 @@ fn errors_are_typed() {
         Model::load(dir().join("bad_no_tree_op.onnx"), None),
         Err(ModelError::NoTreeEnsemble { .. })
     ));
-    assert!(matches!(Model::load(dir().join("bad_probit.onnx"), None), Err(ModelError::Unsupported { .. })));
+    assert!(matches!(
+        Model::load(dir().join("bad_probit.onnx"), None),
+        Err(ModelError::Unsupported { .. })
+    ));
 }
 
 #[test]

@@ -121,8 +121,11 @@ fn reconnect_after_forced_drops_has_no_duplicates_and_reports_the_gap() {
         },
     )
     .unwrap();
-    let opts = RunOptions { url: Some(format!("ws://{}", server.local_addr())), ..Default::default() };
-    let out = run_with(&cfg, &opts, Arc::new(AtomicBool::new(false)), Recorder { seen: seen.clone() }).unwrap();
+    let opts =
+        RunOptions { url: Some(format!("ws://{}", server.local_addr())), ..Default::default() };
+    let out =
+        run_with(&cfg, &opts, Arc::new(AtomicBool::new(false)), Recorder { seen: seen.clone() })
+            .unwrap();
     let stats = server.shutdown();
     let f = &out.feed.stats;
     assert!(f.reconnects >= 3, "{f:?}");
@@ -140,7 +143,12 @@ fn reconnect_after_forced_drops_has_no_duplicates_and_reports_the_gap() {
         assert_eq!(*seq, i as u64);
         if let Some(tr) = t.trade() {
             let s = t.symbol as usize;
-            assert!(tr.trade_id > last_id[s], "duplicate or reordered trade {} after {}", tr.trade_id, last_id[s]);
+            assert!(
+                tr.trade_id > last_id[s],
+                "duplicate or reordered trade {} after {}",
+                tr.trade_id,
+                last_id[s]
+            );
             last_id[s] = tr.trade_id;
             if t.flags & TICK_FLAG_GAP_BEFORE != 0 {
                 flagged += 1;
@@ -153,7 +161,8 @@ fn reconnect_after_forced_drops_has_no_duplicates_and_reports_the_gap() {
 #[test]
 fn duration_ends_the_run_on_time_and_drains() {
     let cfg = config_with(&[("speed = \"max\"", "speed = \"1\"")]);
-    let opts = RunOptions { duration: Some(std::time::Duration::from_millis(1500)), ..Default::default() };
+    let opts =
+        RunOptions { duration: Some(std::time::Duration::from_millis(1500)), ..Default::default() };
     let out = run(&cfg, &opts, Arc::new(AtomicBool::new(false))).unwrap();
     assert_eq!(out.feed.stop, tickrail_engine::feed::StopReason::Deadline);
     assert!(out.feed.stats.received > 0);

@@ -72,7 +72,7 @@ impl fmt::Display for Problems<'_> {
 pub enum Endpoint {
     /// An embedded replay server on loopback serving [`ReplayConfig::captures`].
     Replay,
-    /// A Binance-compatible combined-stream base URL (`ws://host:port`, `wss://…` with `tls`).
+    /// A Binance-compatible combined-stream base URL (`ws://host:port`).
     Url(String),
 }
 
@@ -159,7 +159,24 @@ fn stream_kind_ok(s: &str) -> bool {
     match s {
         "trade" | "aggTrade" | "bookTicker" => true,
         _ if s.starts_with("kline_") => {
-            matches!(&s[6..], "1s" | "1m" | "3m" | "5m" | "15m" | "30m" | "1h" | "2h" | "4h" | "6h" | "8h" | "12h" | "1d" | "3d" | "1w" | "1M")
+            matches!(
+                &s[6..],
+                "1s" | "1m"
+                    | "3m"
+                    | "5m"
+                    | "15m"
+                    | "30m"
+                    | "1h"
+                    | "2h"
+                    | "4h"
+                    | "6h"
+                    | "8h"
+                    | "12h"
+                    | "1d"
+                    | "3d"
+                    | "1w"
+                    | "1M"
+            )
         }
         _ if s.starts_with("depth") => {
             let r = &s[5..];
@@ -206,15 +223,31 @@ impl EngineConfig {
 
         let endpoint = match r.string("feed.endpoint").as_str() {
             "replay" => Endpoint::Replay,
-            u if u.starts_with("ws://") || u.starts_with("wss://") => Endpoint::Url(u.to_string()),
+            u if u.starts_with("ws://") => Endpoint::Url(u.to_string()),
+            u if u.starts_with("wss://") => {
+                r.issue(
+                    "feed.endpoint",
+                    "wss:// (TLS) feeds are not supported yet; use a ws:// endpoint",
+                );
+                Endpoint::Url(u.to_string())
+            }
             other => {
-                r.issue("feed.endpoint", format!("expected \"replay\" or a ws:// or wss:// URL, found {other:?}"));
+                r.issue(
+                    "feed.endpoint",
+                    format!("expected \"replay\" or a ws:// URL, found {other:?}"),
+                );
                 Endpoint::Replay
             }
         };
         let rest_url = r.string("feed.rest_url");
-        if !(rest_url.is_empty() || rest_url.starts_with("http://") || rest_url.starts_with("https://")) {
-            r.issue("feed.rest_url", format!("expected \"\" or an http:// or https:// URL, found {rest_url:?}"));
+        if !(rest_url.is_empty()
+            || rest_url.starts_with("http://")
+            || rest_url.starts_with("https://"))
+        {
+            r.issue(
+                "feed.rest_url",
+                format!("expected \"\" or an http:// or https:// URL, found {rest_url:?}"),
+            );
         }
         let symbols = r.strings("feed.symbols");
         if let Err(e) = Symbols::new(&symbols) {
@@ -226,7 +259,10 @@ impl EngineConfig {
         }
         for (i, s) in streams.iter().enumerate() {
             if !stream_kind_ok(s) {
-                r.issue(&format!("feed.streams[{i}]"), format!("unknown stream kind {s:?}; known: {KNOWN_STREAM_KINDS}"));
+                r.issue(
+                    &format!("feed.streams[{i}]"),
+                    format!("unknown stream kind {s:?}; known: {KNOWN_STREAM_KINDS}"),
+                );
             }
         }
         let feed = FeedConfig {
@@ -246,19 +282,30 @@ impl EngineConfig {
             r.issue("feed.backoff_max_ms", "must not be below feed.backoff_initial_ms");
         }
 
-        let captures: Vec<PathBuf> = r.strings("replay.captures").iter().map(|c| base.join(c)).collect();
+        let captures: Vec<PathBuf> =
+            r.strings("replay.captures").iter().map(|c| base.join(c)).collect();
         if feed.endpoint == Endpoint::Replay {
             if captures.is_empty() {
-                r.issue("replay.captures", "feed.endpoint = \"replay\" needs at least one capture file");
+                r.issue(
+                    "replay.captures",
+                    "feed.endpoint = \"replay\" needs at least one capture file",
+                );
             }
             for (i, c) in captures.iter().enumerate() {
                 if !c.is_file() {
-                    r.issue(&format!("replay.captures[{i}]"), format!("no such file: {}", c.display()));
+                    r.issue(
+                        &format!("replay.captures[{i}]"),
+                        format!("no such file: {}", c.display()),
+                    );
                 }
             }
         }
         let speed = r.parsed("replay.speed", |s| s.parse::<Speed>().map_err(|e| e.to_string()));
-        let replay = ReplayConfig { captures, speed: speed.unwrap_or(Speed::Max), looped: r.boolean("replay.loop") };
+        let replay = ReplayConfig {
+            captures,
+            speed: speed.unwrap_or(Speed::Max),
+            looped: r.boolean("replay.loop"),
+        };
 
         let pow2 = |r: &mut Reader<'_>, key: &str| {
             let n = r.int(key, 2, 1 << 24) as usize;
@@ -269,7 +316,9 @@ impl EngineConfig {
         };
         let ring_capacity = pow2(&mut r, "pipeline.ring_capacity");
         let output_ring_capacity = pow2(&mut r, "pipeline.output_ring_capacity");
-        let wait = r.parsed("pipeline.wait_strategy", |s| s.parse::<WaitStrategy>().map_err(|e| e.to_string()));
+        let wait = r.parsed("pipeline.wait_strategy", |s| {
+            s.parse::<WaitStrategy>().map_err(|e| e.to_string())
+        });
         let spin_iters = r.int("pipeline.spin_iters", 0, 100_000_000) as u32;
         let wait = match wait.unwrap_or_default() {
             WaitStrategy::SpinYield { .. } => WaitStrategy::SpinYield { spin_iters },
@@ -281,7 +330,8 @@ impl EngineConfig {
         if feed_core.is_some() && feed_core == hot_core && matches!(wait, WaitStrategy::Spin) {
             r.issue("pipeline.hot_core", "feed and hot threads pinned to one core with wait_strategy = \"spin\" would starve each other");
         }
-        let pipeline = PipelineConfig { ring_capacity, output_ring_capacity, wait, feed_core, hot_core };
+        let pipeline =
+            PipelineConfig { ring_capacity, output_ring_capacity, wait, feed_core, hot_core };
 
         let report = ReportConfig { dir: base.join(r.string("report.dir")) };
 
@@ -314,7 +364,8 @@ mod tests {
     use super::*;
 
     fn default_text() -> String {
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/engine.toml")).unwrap()
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/engine.toml"))
+            .unwrap()
     }
 
     fn default_path() -> PathBuf {
@@ -339,7 +390,12 @@ mod tests {
         let err = EngineConfig::from_toml_str(&text, Path::new("/etc/x/engine.toml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("/etc/x/engine.toml: "), "{msg}");
-        for key in ["pipeline.ring_capacity", "feed.max_frame_bytes", "pipeline.wait_strategy", "report.colour: unknown key"] {
+        for key in [
+            "pipeline.ring_capacity",
+            "feed.max_frame_bytes",
+            "pipeline.wait_strategy",
+            "report.colour: unknown key",
+        ] {
             assert!(msg.contains(key), "{key} not in {msg}");
         }
         let ConfigError::Invalid { issues, .. } = err else { panic!() };
@@ -354,7 +410,9 @@ mod tests {
 
     #[test]
     fn stream_kinds() {
-        for ok in ["trade", "aggTrade", "bookTicker", "depth", "depth@100ms", "depth20@100ms", "kline_5m"] {
+        for ok in
+            ["trade", "aggTrade", "bookTicker", "depth", "depth@100ms", "depth20@100ms", "kline_5m"]
+        {
             assert!(stream_kind_ok(ok), "{ok}");
         }
         for bad in ["trades", "depth7", "kline_7m", "depth@10ms", ""] {

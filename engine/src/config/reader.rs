@@ -178,7 +178,10 @@ impl<'t> Reader<'t> {
                         Value::String(s) => out.push(s.clone()),
                         other => {
                             let t = type_name(other);
-                            self.issue(&format!("{key}[{i}]"), format!("expected a string, found {t}"));
+                            self.issue(
+                                &format!("{key}[{i}]"),
+                                format!("expected a string, found {t}"),
+                            );
                         }
                     }
                 }
@@ -194,7 +197,11 @@ impl<'t> Reader<'t> {
     }
 
     /// A required string that must parse with `parse`; the error text is the expectation.
-    pub fn parsed<T>(&mut self, key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    pub fn parsed<T>(
+        &mut self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let s = match self.required(key, "a string") {
             Some(Value::String(s)) => s.clone(),
             Some(v) => {

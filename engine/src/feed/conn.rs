@@ -48,8 +48,9 @@ pub enum ConnError {
         /// Why.
         message: String,
     },
-    /// `wss://` needs the `tls` feature.
-    #[error("wss:// needs tickrail built with --features tls")]
+    /// `wss://` (TLS) feeds are not supported by this build: use a `ws://` endpoint (a local
+    /// TLS-terminating proxy in front of the exchange, or the replay server).
+    #[error("wss:// (TLS) feeds are not supported by this build; connect to a ws:// endpoint")]
     TlsNotBuilt,
 }
 
@@ -117,7 +118,11 @@ fn resolve(url: &str) -> Result<(String, SocketAddr), ConnError> {
 
 impl Conn {
     /// Connects and completes the WebSocket handshake within `timeout`.
-    pub fn connect(url: &str, timeout: Duration, max_frame_bytes: usize) -> Result<Self, ConnError> {
+    pub fn connect(
+        url: &str,
+        timeout: Duration,
+        max_frame_bytes: usize,
+    ) -> Result<Self, ConnError> {
         let deadline = Instant::now() + timeout;
         let (authority, addr) = resolve(url)?;
         let connect_err = |source| ConnError::Connect { addr: authority.clone(), source };
@@ -146,9 +151,16 @@ impl Conn {
         }
         stream.set_nodelay(true).map_err(connect_err)?;
 
-        let request = url.into_client_request().map_err(|e| ConnError::Url { url: url.to_string(), message: e.to_string() })?;
-        let handshake_err = |m: String| ConnError::Handshake { addr: authority.clone(), message: m };
-        let mut attempt = tungstenite::client::client_with_config(request, stream, Some(ws_config(max_frame_bytes)));
+        let request = url
+            .into_client_request()
+            .map_err(|e| ConnError::Url { url: url.to_string(), message: e.to_string() })?;
+        let handshake_err =
+            |m: String| ConnError::Handshake { addr: authority.clone(), message: m };
+        let mut attempt = tungstenite::client::client_with_config(
+            request,
+            stream,
+            Some(ws_config(max_frame_bytes)),
+        );
         let ws = loop {
             match attempt {
                 Ok((ws, _response)) => break ws,
@@ -158,7 +170,8 @@ impl Conn {
                     if left.is_zero() {
                         return Err(ConnError::Timeout(authority));
                     }
-                    poll_once(&mut poll, &mut events, Some(left.min(Duration::from_millis(50)))).map_err(connect_err)?;
+                    poll_once(&mut poll, &mut events, Some(left.min(Duration::from_millis(50))))
+                        .map_err(connect_err)?;
                     attempt = mid.handshake();
                 }
             }
@@ -192,7 +205,9 @@ impl Conn {
                 // The socket is dry: send the pongs tungstenite queued while reading.
                 match self.ws.flush() {
                     Ok(()) => Event::Idle,
-                    Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Event::Idle,
+                    Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                        Event::Idle
+                    }
                     Err(e) => Event::Broken(e.to_string()),
                 }
             }

@@ -158,7 +158,11 @@ impl std::fmt::Debug for Feed {
 
 impl Feed {
     /// A feed publishing into `producer`; `stop` ends it from outside.
-    pub fn new(settings: FeedSettings, producer: Producer<InputEvent>, stop: Arc<AtomicBool>) -> Self {
+    pub fn new(
+        settings: FeedSettings,
+        producer: Producer<InputEvent>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
         let n = settings.symbols.len();
         let mut books: Vec<Option<DepthSync>> = (0..n).map(|_| None).collect();
         for &s in &settings.depth_symbols {
@@ -183,12 +187,20 @@ impl Feed {
     /// Runs until the capture ends, a limit is reached or `stop` is set. Dropping the producer at
     /// the end closes the ring, which ends the hot thread after it drains.
     pub fn run(mut self) -> FeedOutcome {
-        let mut backoff = Backoff::new(self.settings.backoff_initial, self.settings.backoff_max, clock::now_ns() as u64);
+        let mut backoff = Backoff::new(
+            self.settings.backoff_initial,
+            self.settings.backoff_max,
+            clock::now_ns() as u64,
+        );
         let stop = loop {
             if let Some(r) = self.should_stop() {
                 break r;
             }
-            match Conn::connect(&self.settings.url, self.settings.connect_timeout, self.settings.max_frame_bytes) {
+            match Conn::connect(
+                &self.settings.url,
+                self.settings.connect_timeout,
+                self.settings.max_frame_bytes,
+            ) {
                 Ok(mut conn) => {
                     if self.stats.connects > 0 {
                         self.stats.reconnects += 1;
@@ -256,7 +268,12 @@ impl Feed {
                 continue;
             }
             let symbol = self.settings.symbols.name(s as u16).to_string();
-            match fetch_snapshot(&self.settings.rest_base, &symbol, SNAPSHOT_LIMIT, self.settings.connect_timeout) {
+            match fetch_snapshot(
+                &self.settings.rest_base,
+                &symbol,
+                SNAPSHOT_LIMIT,
+                self.settings.connect_timeout,
+            ) {
                 Ok(snap) => {
                     book.apply_snapshot(&snap);
                     self.synced_pending[s] = true;
@@ -297,7 +314,10 @@ impl Feed {
                     let silent = last_msg.elapsed();
                     if silent >= self.settings.stale_after {
                         self.stats.stale += 1;
-                        return ConnEnd::Reconnect(format!("no message for {} ms", silent.as_millis()));
+                        return ConnEnd::Reconnect(format!(
+                            "no message for {} ms",
+                            silent.as_millis()
+                        ));
                     }
                     if self.settings.busy_poll {
                         std::hint::spin_loop();
@@ -321,7 +341,9 @@ impl Feed {
                     if reason == END_OF_CAPTURE {
                         return ConnEnd::Stop(StopReason::EndOfCapture);
                     }
-                    return ConnEnd::Reconnect(format!("server closed the connection ({reason:?})"));
+                    return ConnEnd::Reconnect(format!(
+                        "server closed the connection ({reason:?})"
+                    ));
                 }
                 Event::TooLarge => {
                     self.stats.received += 1;

@@ -33,8 +33,14 @@ pub enum SnapshotFetchError {
 const MAX_BODY_BYTES: u64 = 16 << 20;
 
 /// Fetches the depth snapshot of `symbol` from `rest_base` (`http://127.0.0.1:9443`).
-pub fn fetch_snapshot(rest_base: &str, symbol: &str, limit: usize, timeout: Duration) -> Result<Snapshot, SnapshotFetchError> {
-    let url = format!("{}/api/v3/depth?symbol={symbol}&limit={limit}", rest_base.trim_end_matches('/'));
+pub fn fetch_snapshot(
+    rest_base: &str,
+    symbol: &str,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Snapshot, SnapshotFetchError> {
+    let url =
+        format!("{}/api/v3/depth?symbol={symbol}&limit={limit}", rest_base.trim_end_matches('/'));
     let http = |message: String| SnapshotFetchError::Http { url: url.clone(), message };
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
@@ -48,7 +54,8 @@ pub fn fetch_snapshot(rest_base: &str, symbol: &str, limit: usize, timeout: Dura
         .take(MAX_BODY_BYTES)
         .read_to_end(&mut body)
         .map_err(|e| http(e.to_string()))?;
-    parse_snapshot(&mut body).map_err(|e| SnapshotFetchError::Body { url: url.clone(), message: e.to_string() })
+    parse_snapshot(&mut body)
+        .map_err(|e| SnapshotFetchError::Body { url: url.clone(), message: e.to_string() })
 }
 
 /// The REST base for a WebSocket URL: same host and port, `http` for `ws`, `https` for `wss`.
@@ -69,6 +76,9 @@ mod tests {
     #[test]
     fn rest_base_follows_the_websocket_host() {
         assert_eq!(rest_base_for("ws://127.0.0.1:9000/stream?streams=a"), "http://127.0.0.1:9000");
-        assert_eq!(rest_base_for("wss://stream.binance.com:9443"), "https://stream.binance.com:9443");
+        assert_eq!(
+            rest_base_for("wss://stream.binance.com:9443"),
+            "https://stream.binance.com:9443"
+        );
     }
 }

@@ -41,7 +41,11 @@ pub enum CheckError {
 }
 
 /// Predicts every row of `input` with `model` and writes the outputs to `output`.
-pub fn check_csv(model: &Model, input: impl Read, mut output: impl Write) -> Result<CheckStats, CheckError> {
+pub fn check_csv(
+    model: &Model,
+    input: impl Read,
+    mut output: impl Write,
+) -> Result<CheckStats, CheckError> {
     let mut lines = BufReader::new(input).lines();
     let header = lines.next().ok_or(CheckError::Empty)??;
     let names: Vec<&str> = header.trim_end_matches('\r').split(',').map(str::trim).collect();
@@ -67,7 +71,10 @@ pub fn check_csv(model: &Model, input: impl Read, mut output: impl Write) -> Res
             }
         }
         None if names.len() != nf => {
-            return Err(CheckError::Header(format!("{} columns but the model reads {nf} features", names.len())));
+            return Err(CheckError::Header(format!(
+                "{} columns but the model reads {nf} features",
+                names.len()
+            )));
         }
         None => {}
     }
@@ -87,7 +94,10 @@ pub fn check_csv(model: &Model, input: impl Read, mut output: impl Write) -> Res
         let mut n = 0;
         for cell in line.split(',') {
             if n == nf {
-                return Err(CheckError::Row { line: lineno, detail: format!("more than {nf} cells") });
+                return Err(CheckError::Row {
+                    line: lineno,
+                    detail: format!("more than {nf} cells"),
+                });
             }
             let cell = cell.trim();
             row[n] = if cell.is_empty() || cell.eq_ignore_ascii_case("nan") {
@@ -102,7 +112,10 @@ pub fn check_csv(model: &Model, input: impl Read, mut output: impl Write) -> Res
             n += 1;
         }
         if n != nf {
-            return Err(CheckError::Row { line: lineno, detail: format!("{n} cells, expected {nf}") });
+            return Err(CheckError::Row {
+                line: lineno,
+                detail: format!("{n} cells, expected {nf}"),
+            });
         }
         model
             .predict(&row, &mut scratch, &mut out)

@@ -15,7 +15,9 @@
 //! constants.
 
 use super::ensemble::{Ensemble, Mode, Node};
-use super::forest::{key, CNode, CompactTree, CompiledForest, Group, KNode, LANES, LEAF_BIT, MAX_COMPLETE_DEPTH};
+use super::forest::{
+    key, CNode, CompactTree, CompiledForest, Group, KNode, LANES, LEAF_BIT, MAX_COMPLETE_DEPTH,
+};
 
 /// Key `K` with `x < t ⇔ key(x) < K` for every non-NaN f32 `x`.
 fn lt_key(t: f64) -> i32 {
@@ -140,7 +142,15 @@ fn leaf_values(weights: &[(u32, f32)], width: u32, col: u32, out: &mut Vec<f32>)
 }
 
 /// Fills the complete tree rooted at `slot` (level `level` of `depth`) from DAG node `i`.
-fn fill(d: &Dag, i: usize, slot: usize, level: usize, depth: usize, nodes: &mut [CNode], leaves: &mut [Vec<(u32, f32)>]) {
+fn fill(
+    d: &Dag,
+    i: usize,
+    slot: usize,
+    level: usize,
+    depth: usize,
+    nodes: &mut [CNode],
+    leaves: &mut [Vec<(u32, f32)>],
+) {
     if level == depth {
         let leaf = (slot + 1) - (1 << depth);
         if let NNode::Leaf(l) = d.nodes[i] {
@@ -275,8 +285,33 @@ mod tests {
 
     #[test]
     fn threshold_keys_are_exact() {
-        let xs = [f32::NEG_INFINITY, -2.0, -1.0, -0.0, 0.0, 1e-45, 0.1, 1.0, 1.0000001, 3.5, f32::MAX, f32::INFINITY];
-        let ts = [f64::NEG_INFINITY, -1.0, -0.0, 0.0, 0.1, 0.1f32 as f64, 1.0, 1.00000005, 3.5, 1e39, f64::INFINITY];
+        let xs = [
+            f32::NEG_INFINITY,
+            -2.0,
+            -1.0,
+            -0.0,
+            0.0,
+            1e-45,
+            0.1,
+            1.0,
+            1.0000001,
+            3.5,
+            f32::MAX,
+            f32::INFINITY,
+        ];
+        let ts = [
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.0,
+            0.0,
+            0.1,
+            0.1f32 as f64,
+            1.0,
+            1.00000005,
+            3.5,
+            1e39,
+            f64::INFINITY,
+        ];
         for &x in &xs {
             for &t in &ts {
                 assert_eq!((x as f64) < t, key(x) < lt_key(t), "lt {x} {t}");
@@ -325,13 +360,32 @@ mod prop {
         }
     }
 
-    fn tree(rng: &mut SmallRng, nf: u32, cols: u32, max_depth: usize, single_col: Option<u32>) -> Tree {
-        fn go(t: &mut Tree, rng: &mut SmallRng, nf: u32, cols: u32, depth: usize, max: usize, sc: Option<u32>) -> u32 {
+    fn tree(
+        rng: &mut SmallRng,
+        nf: u32,
+        cols: u32,
+        max_depth: usize,
+        single_col: Option<u32>,
+    ) -> Tree {
+        fn go(
+            t: &mut Tree,
+            rng: &mut SmallRng,
+            nf: u32,
+            cols: u32,
+            depth: usize,
+            max: usize,
+            sc: Option<u32>,
+        ) -> u32 {
             let me = t.nodes.len() as u32;
             if depth >= max || (depth > 0 && rng.random_range(0..4) == 0) {
                 let n_w = rng.random_range(0..=2);
                 let weights = (0..n_w)
-                    .map(|_| (sc.unwrap_or_else(|| rng.random_range(0..cols)), rng.random_range(-2.0f32..2.0)))
+                    .map(|_| {
+                        (
+                            sc.unwrap_or_else(|| rng.random_range(0..cols)),
+                            rng.random_range(-2.0f32..2.0),
+                        )
+                    })
                     .collect();
                 t.nodes.push(Node::Leaf { weights });
                 return me;

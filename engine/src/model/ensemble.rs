@@ -190,15 +190,26 @@ impl Finalizer {
             Kind::Classifier { labels } if labels.len() == 2 => {
                 let cov = ens.coverage();
                 let all_pos = ens.leaf_weights().all(|(_, w)| w >= 0.0);
-                if cov[0] == Coverage::All && cov[1] == Coverage::None && ens.base_values.len() < 2 {
+                if cov[0] == Coverage::All && cov[1] == Coverage::None && ens.base_values.len() < 2
+                {
                     Some(Binary::One { all_weights_positive: all_pos })
                 } else {
-                    Some(Binary::Two { has0: cov[0] == Coverage::All, has1: cov[1] == Coverage::All })
+                    Some(Binary::Two {
+                        has0: cov[0] == Coverage::All,
+                        has1: cov[1] == Coverage::All,
+                    })
                 }
             }
             _ => None,
         };
-        Finalizer { n_columns, n_outputs: n_columns, base: ens.base_values.clone(), average_over, post: ens.post, binary }
+        Finalizer {
+            n_columns,
+            n_outputs: n_columns,
+            base: ens.base_values.clone(),
+            average_over,
+            post: ens.post,
+            binary,
+        }
     }
 
     /// Number of raw columns the evaluators accumulate.
@@ -295,11 +306,14 @@ pub enum Coverage {
 impl Ensemble {
     /// Every leaf weight as `(column, weight)`.
     pub fn leaf_weights(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.trees.iter().flat_map(|t| t.nodes.iter()).flat_map(|n| match n {
-            Node::Leaf { weights } => weights.as_slice(),
-            Node::Branch { .. } => &[],
-        })
-        .copied()
+        self.trees
+            .iter()
+            .flat_map(|t| t.nodes.iter())
+            .flat_map(|n| match n {
+                Node::Leaf { weights } => weights.as_slice(),
+                Node::Branch { .. } => &[],
+            })
+            .copied()
     }
 
     /// Per column, which leaves carry a weight for it.
@@ -319,7 +333,15 @@ impl Ensemble {
             }
         }
         hit.into_iter()
-            .map(|h| if h == 0 { Coverage::None } else if h == leaves { Coverage::All } else { Coverage::Some })
+            .map(|h| {
+                if h == 0 {
+                    Coverage::None
+                } else if h == leaves {
+                    Coverage::All
+                } else {
+                    Coverage::Some
+                }
+            })
             .collect()
     }
 
@@ -337,7 +359,9 @@ impl Ensemble {
             while let Some(i) = stack.pop() {
                 let iu = i as usize;
                 if iu >= n {
-                    return Err(format!("tree {ti}: child node index {i} is out of range ({n} nodes)"));
+                    return Err(format!(
+                        "tree {ti}: child node index {i} is out of range ({n} nodes)"
+                    ));
                 }
                 if reached[iu] {
                     return Err(format!("tree {ti}: node {i} is reached twice (not a tree)"));
@@ -383,7 +407,10 @@ impl Ensemble {
         }
         if let Kind::Classifier { labels } = &self.kind {
             if labels.len() < 2 {
-                return Err(format!("a classifier needs at least 2 class labels, found {}", labels.len()));
+                return Err(format!(
+                    "a classifier needs at least 2 class labels, found {}",
+                    labels.len()
+                ));
             }
             if labels.len() == 2 {
                 let cov = self.coverage();
@@ -405,10 +432,22 @@ impl Ensemble {
 mod tests {
     use super::*;
 
-    fn one_split(weights: [(u32, f32); 2], labels: usize, base: Vec<f64>, post: PostTransform) -> Ensemble {
+    fn one_split(
+        weights: [(u32, f32); 2],
+        labels: usize,
+        base: Vec<f64>,
+        post: PostTransform,
+    ) -> Ensemble {
         let tree = Tree {
             nodes: vec![
-                Node::Branch { feature: 0, threshold: 0.5, mode: Mode::Leq, missing_true: false, t: 1, f: 2 },
+                Node::Branch {
+                    feature: 0,
+                    threshold: 0.5,
+                    mode: Mode::Leq,
+                    missing_true: false,
+                    t: 1,
+                    f: 2,
+                },
                 Node::Leaf { weights: vec![weights[0]] },
                 Node::Leaf { weights: vec![weights[1]] },
             ],

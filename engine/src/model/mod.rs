@@ -128,7 +128,9 @@ pub enum ModelError {
         expected: usize,
     },
     /// A feature name (from the metadata sidecar) differs from the expected one.
-    #[error("{path}: feature {index} is `{model}` in the model metadata but `{expected}` was expected")]
+    #[error(
+        "{path}: feature {index} is `{model}` in the model metadata but `{expected}` was expected"
+    )]
     FeatureName {
         /// The model file.
         path: String,
@@ -229,18 +231,32 @@ impl Model {
     /// Loads `path`, compiles it and checks the compiled form against the reference walk. When
     /// `expected_features` is given, the model must read that many features, and, if its metadata sidecar
     /// (`<model>.json`) names them, the same names in the same order.
-    pub fn load(path: impl AsRef<Path>, expected_features: Option<&[String]>) -> Result<Model, ModelError> {
+    pub fn load(
+        path: impl AsRef<Path>,
+        expected_features: Option<&[String]>,
+    ) -> Result<Model, ModelError> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: shown.clone(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| ModelError::Io { path: shown.clone(), source })?;
         let parsed = onnx::parse(&shown, &bytes)?;
         let metadata = read_metadata(path)?;
-        let model = Model::from_ensemble(path.to_path_buf(), parsed.ensemble, metadata, parsed.op, parsed.producer)?;
+        let model = Model::from_ensemble(
+            path.to_path_buf(),
+            parsed.ensemble,
+            metadata,
+            parsed.op,
+            parsed.producer,
+        )?;
         if let Some(names) = &model.metadata.as_ref().and_then(|m| m.features.clone()) {
             if names.len() != model.n_features() {
                 return Err(ModelError::Metadata {
                     path: metadata_path(path).display().to_string(),
-                    detail: format!("names {} features but the model reads {}", names.len(), model.n_features()),
+                    detail: format!(
+                        "names {} features but the model reads {}",
+                        names.len(),
+                        model.n_features()
+                    ),
                 });
             }
         }
@@ -279,9 +295,12 @@ impl Model {
         let output_names = match &ensemble.kind {
             Kind::Classifier { labels } => (0..labels.len()).map(|i| format!("p_{i}")).collect(),
             Kind::Regressor { n_targets: 1 } => vec!["value".to_string()],
-            Kind::Regressor { n_targets } => (0..*n_targets).map(|i| format!("value_{i}")).collect(),
+            Kind::Regressor { n_targets } => {
+                (0..*n_targets).map(|i| format!("value_{i}")).collect()
+            }
         };
-        let model = Model { path, ensemble, forest, finalizer, output_names, metadata, op, producer };
+        let model =
+            Model { path, ensemble, forest, finalizer, output_names, metadata, op, producer };
         model.self_check()?;
         Ok(model)
     }
@@ -356,7 +375,12 @@ impl Model {
 
     /// Predicts one row into `out[..n_outputs]`. No allocation, no locks.
     #[inline]
-    pub fn predict(&self, row: &[f64], scratch: &mut Scratch, out: &mut [f64]) -> Result<(), PredictError> {
+    pub fn predict(
+        &self,
+        row: &[f64],
+        scratch: &mut Scratch,
+        out: &mut [f64],
+    ) -> Result<(), PredictError> {
         if row.len() != self.n_features() {
             return Err(PredictError::Input { got: row.len(), expected: self.n_features() });
         }
@@ -373,9 +397,14 @@ impl Model {
     }
 
     /// Predicts `rows` (row-major, `n_features` per row) into `out` (`n_outputs` per row).
-    pub fn predict_batch(&self, rows: &[f64], scratch: &mut Scratch, out: &mut [f64]) -> Result<(), PredictError> {
+    pub fn predict_batch(
+        &self,
+        rows: &[f64],
+        scratch: &mut Scratch,
+        out: &mut [f64],
+    ) -> Result<(), PredictError> {
         let (nf, no) = (self.n_features(), self.n_outputs());
-        if nf == 0 || rows.len() % nf != 0 {
+        if nf == 0 || !rows.len().is_multiple_of(nf) {
             return Err(PredictError::Input { got: rows.len(), expected: nf });
         }
         let n_rows = rows.len() / nf;
@@ -406,7 +435,12 @@ fn read_metadata(model: &Path) -> Result<Option<Metadata>, ModelError> {
     let text = match std::fs::read_to_string(&p) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ModelError::Metadata { path: p.display().to_string(), detail: e.to_string() }),
+        Err(e) => {
+            return Err(ModelError::Metadata {
+                path: p.display().to_string(),
+                detail: e.to_string(),
+            })
+        }
     };
     serde_json::from_str(&text)
         .map(Some)
@@ -445,7 +479,9 @@ pub fn check_rows(ens: &Ensemble, n_rows: usize, seed: u64) -> Vec<f64> {
                     5 => t32.next_up() as f64,
                     6 => t32.next_down() as f64,
                     _ => {
-                        let (lo, hi) = finite.iter().fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+                        let (lo, hi) = finite
+                            .iter()
+                            .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
                         let span = (hi - lo).max(1.0);
                         rng.random_range(lo - 0.1 * span..=hi + 0.1 * span)
                     }

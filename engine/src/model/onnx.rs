@@ -43,7 +43,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Parsed, ModelError> {
         return Err(not_onnx("the graph has no nodes"));
     }
     let is_tree = |n: &NodeProto| {
-        (n.op_type == "TreeEnsembleClassifier" || n.op_type == "TreeEnsembleRegressor") && n.domain == "ai.onnx.ml"
+        (n.op_type == "TreeEnsembleClassifier" || n.op_type == "TreeEnsembleRegressor")
+            && n.domain == "ai.onnx.ml"
     };
     let trees: Vec<&NodeProto> = graph.node.iter().filter(|n| is_tree(n)).collect();
     let tree = match trees.as_slice() {
@@ -56,7 +57,10 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Parsed, ModelError> {
             return Err(ModelError::UnsupportedOp {
                 path: path.into(),
                 op: trees[1].op_type.clone(),
-                reason: format!("{} tree ensemble operators in one graph; tickrail loads exactly one", trees.len()),
+                reason: format!(
+                    "{} tree ensemble operators in one graph; tickrail loads exactly one",
+                    trees.len()
+                ),
             })
         }
     };
@@ -65,18 +69,26 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Parsed, ModelError> {
             return Err(ModelError::UnsupportedOp {
                 path: path.into(),
                 op: n.op_type.clone(),
-                reason: "only a tree ensemble with Identity, Cast and ZipMap around it is supported".into(),
+                reason:
+                    "only a tree ensemble with Identity, Cast and ZipMap around it is supported"
+                        .into(),
             });
         }
     }
     // The ensemble input must come from the graph input, through Identity / Cast-to-float only.
-    let real_inputs: Vec<&pb::ValueInfoProto> =
-        graph.input.iter().filter(|i| !graph.initializer.iter().any(|t| t.name == i.name)).collect();
+    let real_inputs: Vec<&pb::ValueInfoProto> = graph
+        .input
+        .iter()
+        .filter(|i| !graph.initializer.iter().any(|t| t.name == i.name))
+        .collect();
     if real_inputs.len() != 1 {
         return Err(ModelError::UnsupportedOp {
             path: path.into(),
             op: tree.op_type.clone(),
-            reason: format!("the graph has {} inputs; a tree model reads one [N, features] tensor", real_inputs.len()),
+            reason: format!(
+                "the graph has {} inputs; a tree model reads one [N, features] tensor",
+                real_inputs.len()
+            ),
         });
     }
     let input = real_inputs[0];
@@ -84,14 +96,20 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Parsed, ModelError> {
     while src != input.name {
         let producer = graph.node.iter().find(|n| n.output.contains(&src));
         match producer {
-            Some(n) if n.op_type == "Identity" || (n.op_type == "Cast" && int_attr(n, "to") == Some(FLOAT as i64)) => {
+            Some(n)
+                if n.op_type == "Identity"
+                    || (n.op_type == "Cast" && int_attr(n, "to") == Some(FLOAT as i64)) =>
+            {
                 src = n.input.first().cloned().unwrap_or_default();
             }
             _ => {
                 return Err(ModelError::UnsupportedOp {
                     path: path.into(),
                     op: tree.op_type.clone(),
-                    reason: format!("its input `{src}` does not come from the graph input `{}`", input.name),
+                    reason: format!(
+                        "its input `{src}` does not come from the graph input `{}`",
+                        input.name
+                    ),
                 })
             }
         }
@@ -220,19 +238,35 @@ impl<'a> Attrs<'a> {
                 }),
             };
         }
-        Ok(self.map.get(name).map(|a| a.floats.iter().map(|v| *v as f64).collect()).unwrap_or_default())
+        Ok(self
+            .map
+            .get(name)
+            .map(|a| a.floats.iter().map(|v| *v as f64).collect())
+            .unwrap_or_default())
     }
 }
 
-fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Result<Ensemble, ModelError> {
+fn read_ensemble(
+    path: &str,
+    node: &NodeProto,
+    input_width: Option<usize>,
+) -> Result<Ensemble, ModelError> {
     let op = node.op_type.as_str();
     let mut map = HashMap::new();
     for a in &node.attribute {
         if !KNOWN.contains(&a.name.as_str()) {
-            return Err(ModelError::UnsupportedAttribute { path: path.into(), op: op.into(), name: a.name.clone() });
+            return Err(ModelError::UnsupportedAttribute {
+                path: path.into(),
+                op: op.into(),
+                name: a.name.clone(),
+            });
         }
         if a.r#type == AttributeType::Graph as i32 {
-            return Err(ModelError::UnsupportedAttribute { path: path.into(), op: op.into(), name: a.name.clone() });
+            return Err(ModelError::UnsupportedAttribute {
+                path: path.into(),
+                op: op.into(),
+                name: a.name.clone(),
+            });
         }
         map.insert(a.name.as_str(), a);
     }
@@ -269,7 +303,10 @@ fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Re
         }
     }
     if !missing.is_empty() && missing.len() != n {
-        return Err(at.bad(format!("nodes_missing_value_tracks_true has {} entries, expected {n}", missing.len())));
+        return Err(at.bad(format!(
+            "nodes_missing_value_tracks_true has {} entries, expected {n}",
+            missing.len()
+        )));
     }
 
     let (prefix, kind) = if op == "TreeEnsembleClassifier" {
@@ -294,9 +331,12 @@ fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Re
     let w_ids = at.ints(&format!("{prefix}_ids"));
     let w_vals = at.floats(&format!("{prefix}_weights"))?;
     let m = w_trees.len();
-    for (name, len) in [("nodeids", w_nodes.len()), ("ids", w_ids.len()), ("weights", w_vals.len())] {
+    for (name, len) in [("nodeids", w_nodes.len()), ("ids", w_ids.len()), ("weights", w_vals.len())]
+    {
         if len != m {
-            return Err(at.bad(format!("{prefix}_{name} has {len} entries but {prefix}_treeids has {m}")));
+            return Err(
+                at.bad(format!("{prefix}_{name} has {len} entries but {prefix}_treeids has {m}"))
+            );
         }
     }
 
@@ -304,15 +344,28 @@ fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Re
         "NONE" => PostTransform::None,
         "LOGISTIC" => PostTransform::Logistic,
         "SOFTMAX" => PostTransform::Softmax,
-        other => return Err(unsupported("post_transform", format!("{other} (supported: NONE, LOGISTIC, SOFTMAX)"))),
+        other => {
+            return Err(unsupported(
+                "post_transform",
+                format!("{other} (supported: NONE, LOGISTIC, SOFTMAX)"),
+            ))
+        }
     };
     if matches!(kind, Kind::Regressor { .. }) && post != PostTransform::None {
-        return Err(unsupported("post_transform", format!("{post:?} on a regressor (supported: NONE)")));
+        return Err(unsupported(
+            "post_transform",
+            format!("{post:?} on a regressor (supported: NONE)"),
+        ));
     }
     let aggregate = match at.string("aggregate_function").as_deref().unwrap_or("SUM") {
         "SUM" => Aggregate::Sum,
         "AVERAGE" => Aggregate::Average,
-        other => return Err(unsupported("aggregate_function", format!("{other} (supported: SUM, AVERAGE)"))),
+        other => {
+            return Err(unsupported(
+                "aggregate_function",
+                format!("{other} (supported: SUM, AVERAGE)"),
+            ))
+        }
     };
     let base_values = at.floats("base_values")?;
 
@@ -339,7 +392,10 @@ fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Re
         if modes[i] != "LEAF" {
             for c in [true_ids[i], false_ids[i]] {
                 let (_, pos) = *local.get(&(tree_ids[i], c)).ok_or_else(|| {
-                    at.bad(format!("tree {} node {} names child {c}, which does not exist", tree_ids[i], node_ids[i]))
+                    at.bad(format!(
+                        "tree {} node {} names child {c}, which does not exist",
+                        tree_ids[i], node_ids[i]
+                    ))
                 })?;
                 is_child[members[tree_index[&tree_ids[i]]][pos]] = true;
             }
@@ -348,14 +404,20 @@ fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Re
     let mut leaf_weights: HashMap<(i64, i64), Vec<(u32, f32)>> = HashMap::new();
     for j in 0..m {
         let key = (w_trees[j], w_nodes[j]);
-        let &(t, pos) = local
-            .get(&key)
-            .ok_or_else(|| at.bad(format!("weight {j} names tree {} node {}, which does not exist", key.0, key.1)))?;
+        let &(t, pos) = local.get(&key).ok_or_else(|| {
+            at.bad(format!("weight {j} names tree {} node {}, which does not exist", key.0, key.1))
+        })?;
         if modes[members[t][pos]] != "LEAF" {
-            return Err(at.bad(format!("weight {j} is attached to tree {} node {}, which is not a LEAF", key.0, key.1)));
+            return Err(at.bad(format!(
+                "weight {j} is attached to tree {} node {}, which is not a LEAF",
+                key.0, key.1
+            )));
         }
         if w_ids[j] < 0 || w_ids[j] as usize >= n_columns {
-            return Err(at.bad(format!("{prefix}_ids[{j}] = {} but there are {n_columns} columns", w_ids[j])));
+            return Err(at.bad(format!(
+                "{prefix}_ids[{j}] = {} but there are {n_columns} columns",
+                w_ids[j]
+            )));
         }
         leaf_weights.entry(key).or_default().push((w_ids[j] as u32, w_vals[j] as f32));
     }
@@ -365,13 +427,18 @@ fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Re
     for (t, idxs) in members.iter().enumerate() {
         let roots: Vec<usize> = idxs.iter().copied().filter(|&i| !is_child[i]).collect();
         if roots.len() != 1 {
-            return Err(at.bad(format!("tree {} has {} root nodes (expected 1)", tree_order[t], roots.len())));
+            return Err(at.bad(format!(
+                "tree {} has {} root nodes (expected 1)",
+                tree_order[t],
+                roots.len()
+            )));
         }
         // Order so the root is first; the rest keep file order.
         let root = roots[0];
         let mut order: Vec<usize> = vec![root];
         order.extend(idxs.iter().copied().filter(|&i| i != root));
-        let pos_of: HashMap<usize, u32> = order.iter().enumerate().map(|(p, &i)| (i, p as u32)).collect();
+        let pos_of: HashMap<usize, u32> =
+            order.iter().enumerate().map(|(p, &i)| (i, p as u32)).collect();
         let child = |i: usize, id: i64| pos_of[&members[t][local[&(tree_ids[i], id)].1]];
         let mut nodes = Vec::with_capacity(order.len());
         for &i in &order {
@@ -380,9 +447,13 @@ fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Re
                 nodes.push(Node::Leaf { weights });
                 continue;
             }
-            let mode = Mode::parse(&modes[i]).ok_or_else(|| unsupported("node mode", modes[i].clone()))?;
+            let mode =
+                Mode::parse(&modes[i]).ok_or_else(|| unsupported("node mode", modes[i].clone()))?;
             if features[i] < 0 {
-                return Err(at.bad(format!("tree {} node {} reads feature {}", tree_ids[i], node_ids[i], features[i])));
+                return Err(at.bad(format!(
+                    "tree {} node {} reads feature {}",
+                    tree_ids[i], node_ids[i], features[i]
+                )));
             }
             max_feature = max_feature.max(features[i] as usize);
             nodes.push(Node::Branch {
@@ -399,7 +470,9 @@ fn read_ensemble(path: &str, node: &NodeProto, input_width: Option<usize>) -> Re
     let n_features = match input_width {
         Some(w) => {
             if max_feature >= w {
-                return Err(at.bad(format!("a node reads feature {max_feature} but the graph input has {w} columns")));
+                return Err(at.bad(format!(
+                    "a node reads feature {max_feature} but the graph input has {w} columns"
+                )));
             }
             w
         }

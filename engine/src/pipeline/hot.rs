@@ -39,7 +39,11 @@ pub struct HotOutcome {
 }
 
 /// Runs until the input ring closes and is drained.
-pub fn run<S: Strategy>(mut input: Consumer<InputEvent>, strategy: &mut S, mut output: Producer<OutputEvent>) -> HotOutcome {
+pub fn run<S: Strategy>(
+    mut input: Consumer<InputEvent>,
+    strategy: &mut S,
+    mut output: Producer<OutputEvent>,
+) -> HotOutcome {
     let mut stats = HotStats::default();
     let mut latency = LatencyRecorder::new();
     loop {
@@ -78,7 +82,14 @@ pub fn run<S: Strategy>(mut input: Consumer<InputEvent>, strategy: &mut S, mut o
 }
 
 #[inline]
-fn emit(out: &mut Producer<OutputEvent>, stats: &mut HotStats, kind: OutputKind, seq: u64, count: u64, ts_ns: i64) {
+fn emit(
+    out: &mut Producer<OutputEvent>,
+    stats: &mut HotStats,
+    kind: OutputKind,
+    seq: u64,
+    count: u64,
+    ts_ns: i64,
+) {
     let r = out.try_publish(|e| *e = OutputEvent { kind, seq, count, ts_ns });
     if r.is_err() {
         stats.output_dropped += 1;

@@ -12,8 +12,8 @@
 //! counters and merged histograms.
 
 mod event;
-mod summary;
 pub mod hot;
+mod summary;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 pub use event::{InputEvent, OutputEvent, OutputKind};
 pub use hot::{HotOutcome, HotStats};
 
-use crate::config::{EngineConfig, Endpoint};
+use crate::config::{Endpoint, EngineConfig};
 use crate::feed::{rest_base_for, Feed, FeedOutcome, FeedSettings};
 use crate::latency::LatencyRecorder;
 use crate::ring::{ring, Consumer, WaitStrategy, Waker};
@@ -118,7 +118,11 @@ pub fn stream_url(base: &str, streams: &[String]) -> String {
 }
 
 /// Runs the pipeline with the built-in pass-through strategy.
-pub fn run(cfg: &EngineConfig, opts: &RunOptions, stop: Arc<AtomicBool>) -> Result<RunOutcome, RunError> {
+pub fn run(
+    cfg: &EngineConfig,
+    opts: &RunOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<RunOutcome, RunError> {
     run_with(cfg, opts, stop, PassThrough)
 }
 
@@ -181,7 +185,11 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
             url
         }
     };
-    let url = if base.contains("?streams=") || base.contains("/ws/") { base.clone() } else { stream_url(&base, &cfg.stream_names()) };
+    let url = if base.contains("?streams=") || base.contains("/ws/") {
+        base.clone()
+    } else {
+        stream_url(&base, &cfg.stream_names())
+    };
     let symbols = cfg.symbols();
     let depth_symbols = if cfg.feed.streams.iter().any(|s| s.starts_with("depth")) {
         symbols.iter().map(|(id, _)| id).collect()
@@ -208,7 +216,8 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     // Rings: input (feed → hot), output (hot → ops). The ops thread blocks: it never spins.
     let wait = cfg.pipeline.wait;
     let (in_prod, mut in_cons) = ring::<InputEvent>(cfg.pipeline.ring_capacity, 1, wait)?;
-    let (out_prod, mut out_cons) = ring::<OutputEvent>(cfg.pipeline.output_ring_capacity, 1, WaitStrategy::Block)?;
+    let (out_prod, mut out_cons) =
+        ring::<OutputEvent>(cfg.pipeline.output_ring_capacity, 1, WaitStrategy::Block)?;
     let in_cons = in_cons.pop().expect("one consumer");
     let out_cons = out_cons.pop().expect("one consumer");
     if let Some(hook) = hooks.on_hot_waker {
@@ -284,7 +293,13 @@ mod tests {
     #[test]
     fn stream_urls() {
         let s = vec!["btcusdt@trade".to_string(), "ethusdt@bookTicker".to_string()];
-        assert_eq!(stream_url("ws://h:1", &s), "ws://h:1/stream?streams=btcusdt@trade/ethusdt@bookTicker");
-        assert_eq!(stream_url("ws://h:1/stream/", &s), "ws://h:1/stream?streams=btcusdt@trade/ethusdt@bookTicker");
+        assert_eq!(
+            stream_url("ws://h:1", &s),
+            "ws://h:1/stream?streams=btcusdt@trade/ethusdt@bookTicker"
+        );
+        assert_eq!(
+            stream_url("ws://h:1/stream/", &s),
+            "ws://h:1/stream?streams=btcusdt@trade/ethusdt@bookTicker"
+        );
     }
 }

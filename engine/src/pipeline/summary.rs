@@ -12,7 +12,11 @@ impl RunOutcome {
     /// thread or rejected under exactly one reason, so `received = processed + rejected`.
     pub fn report(&self, config_path: &str) -> RunReport {
         let f = &self.feed.stats;
-        let mut ticks = TickCounts { received: f.received, processed: self.hot.processed, ..Default::default() };
+        let mut ticks = TickCounts {
+            received: f.received,
+            processed: self.hot.processed,
+            ..Default::default()
+        };
         ticks.set_rejects(&f.rejected);
         for k in TickKind::ALL {
             let n = self.hot.by_kind[k as usize];

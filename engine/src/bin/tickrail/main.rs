@@ -4,6 +4,8 @@
 //! report; the other subcommands are the tools around it. Errors are reported with context and a
 //! non-zero exit status.
 
+mod data;
+mod model;
 mod plugin;
 mod replay;
 mod run;
@@ -11,7 +13,11 @@ mod run;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tickrail", version, about = "A low-latency crypto trading engine with hot-swappable strategy plugins")]
+#[command(
+    name = "tickrail",
+    version,
+    about = "A low-latency crypto trading engine with hot-swappable strategy plugins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,6 +34,12 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Strategy plugins: check one before trading with it.
     Plugin(plugin::PluginArgs),
+    /// Market data hygiene: sanitize candle files.
+    Data(data::DataArgs),
+    /// Tree-ensemble models: evaluate one on a CSV of feature rows.
+    Model(model::ModelArgs),
+    /// Export the engine's own feature vectors (and forward-return labels) for training.
+    Features(model::FeaturesArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -36,6 +48,9 @@ fn main() -> std::process::ExitCode {
         Command::Run(a) => run::main(a),
         Command::Replay(a) => replay::main(a),
         Command::Plugin(a) => plugin::main(a),
+        Command::Data(a) => data::main(a),
+        Command::Model(a) => model::main(a),
+        Command::Features(a) => model::features(a),
     };
     match result {
         Ok(code) => code,

@@ -56,8 +56,9 @@ impl HotPlugin {
     /// Loads `path` (refusing it with a clear message) and starts watching it: replacing the
     /// file (write to a temp file, then rename over it) swaps the new build in between two ticks.
     pub fn start(path: &Path, config: Vec<u8>) -> anyhow::Result<Self> {
-        let (mut ctl, slot) = SwapController::start(path, SwapOptions { config, ..SwapOptions::default() })
-            .with_context(|| format!("loading plugin {}", path.display()))?;
+        let (mut ctl, slot) =
+            SwapController::start(path, SwapOptions { config, ..SwapOptions::default() })
+                .with_context(|| format!("loading plugin {}", path.display()))?;
         let (tx, rx) = mpsc::channel();
         let hooks = RunHooks {
             on_hot_waker: Some(Box::new(move |w| {
@@ -79,7 +80,9 @@ impl HotPlugin {
                         "tickrail: plugin swapped to {} {} (hot thread paused {} ns)",
                         done.name, done.version, done.pause_ns
                     ),
-                    Err(e) => eprintln!("tickrail: plugin swap refused, the running plugin keeps trading: {e}"),
+                    Err(e) => eprintln!(
+                        "tickrail: plugin swap refused, the running plugin keeps trading: {e}"
+                    ),
                 });
                 ctl
             })

@@ -48,12 +48,20 @@ pub fn main(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             speed: a.speed,
             looped: a.looped,
             ping_interval: Duration::from_secs(a.ping_secs.max(1)),
-            fault: FaultPlan { drop_every: a.drop_every, skip_on_reconnect: a.skip_on_reconnect, ..FaultPlan::default() },
+            fault: FaultPlan {
+                drop_every: a.drop_every,
+                skip_on_reconnect: a.skip_on_reconnect,
+                ..FaultPlan::default()
+            },
             max_frame_bytes_in: 64 << 10,
         },
     )
     .with_context(|| format!("starting the replay server on {}", a.listen))?;
-    println!("replaying {n} messages on ws://{}/stream?streams=… (REST: http://{}/api/v3/depth)", server.local_addr(), server.local_addr());
+    println!(
+        "replaying {n} messages on ws://{}/stream?streams=… (REST: http://{}/api/v3/depth)",
+        server.local_addr(),
+        server.local_addr()
+    );
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;

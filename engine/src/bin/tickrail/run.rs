@@ -60,11 +60,13 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
         None => (pipeline::run(&cfg, &opts, stop).context("running the pipeline")?, None),
         Some(path) => {
             let config = match &a.plugin_config {
-                Some(p) => std::fs::read(p).with_context(|| format!("reading plugin config {}", p.display()))?,
+                Some(p) => std::fs::read(p)
+                    .with_context(|| format!("reading plugin config {}", p.display()))?,
                 None => Vec::new(),
             };
             let (slot, hooks, watch) = HotPlugin::start(path, config)?.into_parts();
-            let outcome = pipeline::run_with_hooks(&cfg, &opts, stop, slot, hooks).context("running the pipeline")?;
+            let outcome = pipeline::run_with_hooks(&cfg, &opts, stop, slot, hooks)
+                .context("running the pipeline")?;
             (outcome, Some(watch))
         }
     };
@@ -72,7 +74,8 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = plugin_watch {
         rep.set_section("plugin", w.finish())?;
     }
-    let json_path = a.report.clone().unwrap_or_else(|| cfg.report.dir.join(utc_stamp()).join("report.json"));
+    let json_path =
+        a.report.clone().unwrap_or_else(|| cfg.report.dir.join(utc_stamp()).join("report.json"));
     let artifacts = report::write_artifacts(&rep, &outcome.latency, &json_path)
         .with_context(|| format!("writing the report to {}", json_path.display()))?;
     if !a.quiet {
