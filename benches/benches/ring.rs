@@ -162,11 +162,18 @@ impl Drop for Ours {
 struct Disruptor(SingleProducer<Tick, SingleConsumerBarrier>);
 
 impl Disruptor {
-    fn new(mut handle: impl Handle) -> Self {
+    fn new(handle: impl Handle) -> Self {
+        // Pinned from the consumer thread itself: the builder's `pin_at_core` checks the core
+        // against the calling thread's affinity mask, which is core 0 only here.
         let producer = disruptor::build_single_producer(CAPACITY, Tick::default, BusySpin)
-            .pin_at_core(CONSUMER_CORE)
             .thread_name("disruptor-consumer")
-            .handle_events_with(move |tick: &Tick, _seq, _end_of_batch| handle.on(tick))
+            .handle_events_and_state_with(
+                |handle: &mut _, tick: &Tick, _seq, _end_of_batch| Handle::on(handle, tick),
+                move || {
+                    pin(CONSUMER_CORE);
+                    handle
+                },
+            )
             .build();
         Self(producer)
     }

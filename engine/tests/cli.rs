@@ -118,7 +118,13 @@ fn data_sanitize_reports_a_span_shorter_than_required() {
     };
     let dir = tempfile::tempdir().unwrap();
     let input = shared.join("candles/binance_spot_BTCUSDT_5m_2024-01-01_2024-09-06.csv.gz");
-    let out = tickrail().args(["data", "sanitize"]).arg(&input).arg("--output").arg(dir.path()).output().unwrap();
+    let out = tickrail()
+        .args(["data", "sanitize"])
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("249.2 days < 365 required"), "{text}");
@@ -152,6 +158,9 @@ fn features_export_uses_the_engine_feature_set() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&out_csv).unwrap();
     let header = text.lines().next().unwrap();
-    assert!(header.starts_with("open_time_ms,") && header.ends_with(",fwd_return,label"), "{header}");
+    assert!(
+        header.starts_with("open_time_ms,") && header.ends_with(",fwd_return,label"),
+        "{header}"
+    );
     assert!(text.lines().count() > 100);
 }

@@ -35,7 +35,10 @@ fn bundled_captures_are_the_ones_the_shared_data_pins() {
     };
     let sums = std::fs::read_to_string(shared.join("SHA256SUMS")).unwrap();
     for (name, want) in PINNED {
-        let line = sums.lines().find(|l| l.ends_with(name)).unwrap_or_else(|| panic!("{name} not in SHA256SUMS"));
+        let line = sums
+            .lines()
+            .find(|l| l.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not in SHA256SUMS"));
         assert!(line.starts_with(want), "{line}");
     }
 }

@@ -27,7 +27,7 @@ fn bundled_replay_is_fully_accounted_for() {
     let f = &out.feed.stats;
     assert_eq!(f.received, TRADES + QUOTES + DEPTH);
     let dropped = f.rejected.get(Reject::DepthBeforeSnapshot);
-    assert!(dropped >= MIN_DEPTH_BEFORE_SNAPSHOT && dropped < DEPTH, "{:?}", f.rejected);
+    assert!((MIN_DEPTH_BEFORE_SNAPSHOT..DEPTH).contains(&dropped), "{:?}", f.rejected);
     assert_eq!(f.rejected.total(), dropped, "no other rejection: {:?}", f.rejected);
     assert_eq!(out.hot.processed, f.received - dropped);
     assert_eq!(out.hot.by_kind[TickKind::Trade as usize], TRADES);

@@ -50,7 +50,7 @@ def ensure_env():
         subprocess.check_call([sys.executable, "-m", "venv", venv])
     subprocess.check_call([py, "-m", "pip", "install", "-q", "-r", os.path.join(HERE, "requirements.txt")])
     env = dict(os.environ, TICKRAIL_TRAIN_REEXEC="1")
-    os.execve(py, [py, os.path.abspath(__file__)] + sys.argv[1:], env)
+    os.execve(py, [py, os.path.abspath(sys.argv[0])] + sys.argv[1:], env)
 
 
 ensure_env()

@@ -39,11 +39,15 @@ enum ModelCommand {
 pub fn main(a: ModelArgs) -> anyhow::Result<ExitCode> {
     match a.command {
         ModelCommand::Check { model, input, output } => {
-            let m = Model::load(&model, None).with_context(|| format!("loading {}", model.display()))?;
+            let m = Model::load(&model, None)
+                .with_context(|| format!("loading {}", model.display()))?;
             let inp = File::open(&input).with_context(|| format!("opening {}", input.display()))?;
-            let out = File::create(&output).with_context(|| format!("creating {}", output.display()))?;
-            let stats = check_csv(&m, BufReader::new(inp), BufWriter::new(out))
-                .with_context(|| format!("evaluating {} on {}", model.display(), input.display()))?;
+            let out =
+                File::create(&output).with_context(|| format!("creating {}", output.display()))?;
+            let stats =
+                check_csv(&m, BufReader::new(inp), BufWriter::new(out)).with_context(|| {
+                    format!("evaluating {} on {}", model.display(), input.display())
+                })?;
             eprintln!("{} rows → {}", stats.rows, output.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -81,7 +85,9 @@ pub fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
     };
     let mut files = Vec::new();
     if a.candles.is_dir() {
-        for e in std::fs::read_dir(&a.candles).with_context(|| format!("reading {}", a.candles.display()))? {
+        for e in std::fs::read_dir(&a.candles)
+            .with_context(|| format!("reading {}", a.candles.display()))?
+        {
             let p = e?.path();
             let n = p.to_string_lossy();
             if n.ends_with(".csv") || n.ends_with(".csv.gz") {
@@ -97,8 +103,13 @@ pub fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
         candles.extend(read_candles_csv(f).with_context(|| format!("reading {}", f.display()))?);
     }
     candles.sort_by_key(|c| c.open_time_ms);
-    let label = LabelConfig { horizon_bars: a.horizon_bars, fee_bps: a.fee_bps, threshold_bps: a.threshold_bps };
-    let out = File::create(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+    let label = LabelConfig {
+        horizon_bars: a.horizon_bars,
+        fee_bps: a.fee_bps,
+        threshold_bps: a.threshold_bps,
+    };
+    let out =
+        File::create(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
     let stats = export_features(&candles, &cfg, &label, BufWriter::new(out))?;
     eprintln!("{stats:?} → {}", a.output.display());
     Ok(ExitCode::SUCCESS)

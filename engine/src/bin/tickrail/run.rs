@@ -46,7 +46,7 @@ pub struct RunArgs {
 }
 
 fn utc_stamp() -> String {
-    report::rfc3339(std::time::SystemTime::now()).replace(':', "").replace('-', "")
+    report::rfc3339(std::time::SystemTime::now()).replace([':', '-'], "")
 }
 
 pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
