@@ -160,7 +160,6 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
 ) -> Result<RunOutcome, RunError> {
     crate::clock::init();
     let started = std::time::SystemTime::now();
-    let t_start = Instant::now();
 
     // Market data source.
     let mut replay = None;
@@ -185,6 +184,8 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
             url
         }
     };
+    // The run's clock starts once the data source is up (loading captures is not run time).
+    let t_start = Instant::now();
     let url = if base.contains("?streams=") || base.contains("/ws/") {
         base.clone()
     } else {
