@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tickrail_engine::clock;
+use tickrail_engine::features::FeatureConfig;
 use tickrail_engine::latency::{LatencyRecorder, Stage};
 use tickrail_engine::parse::{Message, Parser};
-use tickrail_engine::pipeline::{hot, InputEvent, OutputEvent};
+use tickrail_engine::pipeline::{hot, FeatureStage, InputEvent, OutputEvent};
 use tickrail_engine::ring::{ring, WaitStrategy};
 use tickrail_engine::strategy::PassThrough;
 use tickrail_engine::symbols::Symbols;
@@ -67,7 +68,8 @@ fn session(
     let cons = cons.pop().unwrap();
     let hot = std::thread::spawn(move || {
         pin(1);
-        hot::run(cons, &mut PassThrough, out_prod)
+        let mut features = FeatureStage::new(&FeatureConfig::default_set(), 2).unwrap();
+        hot::run(cons, &mut features, &mut PassThrough, out_prod)
     });
     pin(0);
     let mut p = Path_::new();

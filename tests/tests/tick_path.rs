@@ -168,3 +168,36 @@ fn duration_ends_the_run_on_time_and_drains() {
     assert!(out.feed.stats.received > 0);
     assert_eq!(out.hot.processed + out.feed.stats.rejected.total(), out.feed.stats.received);
 }
+
+/// Records the length of the feature vector each tick came with.
+struct FeatureLens(Arc<Mutex<Vec<usize>>>);
+
+impl Strategy for FeatureLens {
+    fn on_tick(&mut self, input: &StrategyInput<'_>) -> Result<(), StrategyFault> {
+        self.0.lock().unwrap().push(input.features.len());
+        Ok(())
+    }
+    fn name(&self) -> &str {
+        "feature-lens"
+    }
+}
+
+#[test]
+fn strategies_see_the_configured_feature_vector() {
+    let cfg = config_with(&[]);
+    let want = cfg.features.names().len();
+    assert!(want >= 10, "the shipped config names its features");
+    let lens = Arc::new(Mutex::new(Vec::new()));
+    let out = run_with(
+        &cfg,
+        &RunOptions::default(),
+        Arc::new(AtomicBool::new(false)),
+        FeatureLens(lens.clone()),
+    )
+    .unwrap();
+    let lens = lens.lock().unwrap();
+    assert_eq!(lens.len() as u64, out.hot.processed);
+    assert!(lens.iter().all(|&n| n == want), "every tick carries the {want}-feature vector");
+    // The capture spans 23:54:13 → 24:00: the 23:55 candle and the partial 23:54 one close.
+    assert!(out.candles >= 2, "{}", out.candles);
+}

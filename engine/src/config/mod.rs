@@ -21,6 +21,7 @@ use std::time::Duration;
 
 pub use reader::{Issue, Reader};
 
+use crate::features::{FeatureConfig, FeatureConfigError};
 use crate::ring::WaitStrategy;
 use crate::symbols::Symbols;
 use tickrail_replay::server::Speed;
@@ -149,6 +150,8 @@ pub struct EngineConfig {
     pub pipeline: PipelineConfig,
     /// `[report]`.
     pub report: ReportConfig,
+    /// `[features]`: the feature vector the hot thread computes per symbol.
+    pub features: FeatureConfig,
 }
 
 const KNOWN_STREAM_KINDS: &str =
@@ -197,6 +200,34 @@ fn core(r: &mut Reader<'_>, key: &str, cores: usize) -> Option<usize> {
         return None;
     }
     Some(c as usize)
+}
+
+/// `[features]`, read by the features module's own (serde) schema; its problems keep their keys.
+fn read_features(r: &mut Reader<'_>) -> FeatureConfig {
+    let Some(v) = r.subtree("features") else {
+        r.issue("features", "missing; expected a [features] table (timeframe, intra_candle, list)");
+        return FeatureConfig::default_set();
+    };
+    let mut doc = toml::Table::new();
+    doc.insert("features".into(), v.clone());
+    let text = toml::to_string(&doc).unwrap_or_default();
+    match FeatureConfig::from_toml_str(&text, "") {
+        Ok(f) => f,
+        Err(FeatureConfigError::Invalid { problems, .. }) => {
+            for p in problems {
+                r.issue(&p.key, p.message);
+            }
+            FeatureConfig::default_set()
+        }
+        Err(FeatureConfigError::Parse { source, .. }) => {
+            r.issue("features", source.message().to_string());
+            FeatureConfig::default_set()
+        }
+        Err(e) => {
+            r.issue("features", e.to_string());
+            FeatureConfig::default_set()
+        }
+    }
 }
 
 fn ms(r: &mut Reader<'_>, key: &str, min: i64, max: i64) -> Duration {
@@ -334,12 +365,13 @@ impl EngineConfig {
             PipelineConfig { ring_capacity, output_ring_capacity, wait, feed_core, hot_core };
 
         let report = ReportConfig { dir: base.join(r.string("report.dir")) };
+        let features = read_features(&mut r);
 
         let issues = r.finish();
         if !issues.is_empty() {
             return Err(ConfigError::Invalid { path: path.to_path_buf(), issues });
         }
-        Ok(Self { path: path.to_path_buf(), feed, replay, pipeline, report })
+        Ok(Self { path: path.to_path_buf(), feed, replay, pipeline, report, features })
     }
 
     /// The symbol table (checked at load).

@@ -6,6 +6,7 @@
 use crate::clock;
 use crate::latency::{LatencyRecorder, Stage};
 use crate::pipeline::event::{InputEvent, OutputEvent, OutputKind};
+use crate::pipeline::features_stage::FeatureStage;
 use crate::ring::{Consumer, Producer};
 use crate::strategy::{Strategy, StrategyFault, StrategyInput};
 
@@ -41,6 +42,7 @@ pub struct HotOutcome {
 /// Runs until the input ring closes and is drained.
 pub fn run<S: Strategy>(
     mut input: Consumer<InputEvent>,
+    features: &mut FeatureStage,
     strategy: &mut S,
     mut output: Producer<OutputEvent>,
 ) -> HotOutcome {
@@ -51,8 +53,12 @@ pub fn run<S: Strategy>(
             let t0 = clock::now_ns();
             latency.record(Stage::Hop, (t0 - ev.ts_parsed_ns).max(0) as u64);
             let tick = &ev.tick;
-            let res = strategy.on_tick(&StrategyInput { seq, tick, features: &[], model: &[] });
+            let fv = features.on_tick(tick);
+            let tf = clock::now_ns();
+            latency.record(Stage::Features, (tf - t0).max(0) as u64);
+            let res = strategy.on_tick(&StrategyInput { seq, tick, features: fv, model: &[] });
             let t1 = clock::now_ns();
+            latency.record(Stage::Strategy, (t1 - tf).max(0) as u64);
             latency.record(Stage::Hot, (t1 - t0).max(0) as u64);
             latency.record(Stage::TickToDecision, (t1 - tick.ts_recv_ns).max(0) as u64);
             stats.processed += 1;

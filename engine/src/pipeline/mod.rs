@@ -12,6 +12,7 @@
 //! counters and merged histograms.
 
 mod event;
+mod features_stage;
 pub mod hot;
 mod summary;
 
@@ -21,6 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub use event::{InputEvent, OutputEvent, OutputKind};
+pub use features_stage::FeatureStage;
 pub use hot::{HotOutcome, HotStats};
 
 use crate::config::{Endpoint, EngineConfig};
@@ -62,6 +64,9 @@ pub enum RunError {
         /// Why.
         source: std::io::Error,
     },
+    /// The feature set could not be built.
+    #[error("features: {0}")]
+    Features(String),
     /// A pipeline thread panicked.
     #[error("the {0} thread panicked")]
     Panicked(&'static str),
@@ -99,6 +104,8 @@ pub struct RunOutcome {
     pub wait: WaitStrategy,
     /// The strategy's name.
     pub strategy: String,
+    /// Candles closed by the features stage.
+    pub candles: u64,
     /// The embedded replay server's counters, when one ran.
     pub replay: Option<ReplayStats>,
 }
@@ -225,13 +232,19 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         hook(in_cons.waker());
     }
 
+    let mut features = FeatureStage::new(&cfg.features, cfg.feed.symbols.len()).map_err(|p| {
+        RunError::Features(
+            p.iter().map(|x| format!("{}: {}", x.key, x.message)).collect::<Vec<_>>().join("; "),
+        )
+    })?;
     let strategy_name = strategy.name().to_string();
     let hot_core = cfg.pipeline.hot_core;
     let hot = thread::Builder::new()
         .name("tickrail-hot".into())
         .spawn(move || {
             pin(hot_core);
-            hot::run(in_cons, &mut strategy, out_prod)
+            let out = hot::run(in_cons, &mut features, &mut strategy, out_prod);
+            (out, features.candles())
         })
         .map_err(|source| RunError::Spawn { name: "hot", source })?;
     let ops = thread::Builder::new()
@@ -249,7 +262,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         .map_err(|source| RunError::Spawn { name: "feed", source })?;
 
     let feed = feed.join().map_err(|_| RunError::Panicked("feed"))?;
-    let hot = hot.join().map_err(|_| RunError::Panicked("hot"))?;
+    let (hot, candles) = hot.join().map_err(|_| RunError::Panicked("hot"))?;
     let ops = ops.join().map_err(|_| RunError::Panicked("ops"))?;
     let elapsed = t_start.elapsed();
     stop.store(true, Ordering::Relaxed);
@@ -269,6 +282,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         ring_capacity: cfg.pipeline.ring_capacity,
         wait,
         strategy: strategy_name,
+        candles,
         replay,
     })
 }

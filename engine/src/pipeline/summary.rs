@@ -52,6 +52,9 @@ impl RunOutcome {
         strategy.insert("name".into(), self.strategy.clone().into());
         strategy.insert("faults".into(), self.hot.strategy_faults.into());
         report.sections.insert("strategy".into(), strategy.into());
+        report
+            .sections
+            .insert("features".into(), serde_json::json!({ "candles_closed": self.candles }));
         if let Some(r) = &self.replay {
             report.sections.insert(
                 "replay".into(),
