@@ -1,6 +1,30 @@
 //! # tickrail-engine
 //!
-//! The tick path and everything around it.
+//! The tick path and everything around it. A run is: load and check the configuration
+//! ([`config`]), start the data source (an embedded replay server or a Binance endpoint), then
+//! three threads joined by rings ([`pipeline`]):
+//!
+//! - the **feed** thread ([`feed`]): WebSocket frames over mio + tungstenite, parsed in place by
+//!   simd-json ([`parse`]) into 64-byte fixed-point ticks, with sequence checks ([`sequence`]) and
+//!   L2 books synchronised from REST snapshots ([`book`]);
+//! - the **hot** thread: features ([`features`], candles from trades via [`candles`]), the
+//!   strategy ([`strategy`], or a hot-swappable C-ABI [`plugin`]), every stage stamped into
+//!   histograms ([`latency`]);
+//! - the **ops** thread: everything that may block.
+//!
+//! At the end the counters and merged histograms become a run report ([`report`]). The [`model`]
+//! module compiles ONNX tree ensembles into a flat forest for the hot path.
+//!
+//! ```no_run
+//! use std::sync::{atomic::AtomicBool, Arc};
+//! use tickrail_engine::{config::EngineConfig, pipeline};
+//!
+//! let cfg = EngineConfig::load("config/engine.toml".as_ref())?;
+//! let out = pipeline::run(&cfg, &pipeline::RunOptions::default(), Arc::new(AtomicBool::new(false)))?;
+//! let report = out.report("config/engine.toml");
+//! println!("{}", tickrail_engine::report::render_table(&report));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(unsafe_code)]
 
 pub mod book;
