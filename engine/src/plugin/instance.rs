@@ -92,8 +92,8 @@ impl Library {
         let origin = path.display().to_string();
         // SAFETY: the vtable pointer comes from the entry symbol of the library in `opened.dl`,
         // which stays loaded as long as the `Module` that holds it.
-        let (manifest, calls) =
-            unsafe { validate(opened.vtable, &origin, Some(opened.file_bytes)) }?;
+        let validated = unsafe { validate(opened.vtable, &origin, Some(opened.file_bytes)) };
+        let (manifest, calls) = validated?;
         Ok(Self { module: Arc::new(Module { manifest, calls, _dl: Some(opened.dl) }) })
     }
 
