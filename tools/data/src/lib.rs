@@ -71,4 +71,4 @@ pub use run::{
     SanitizeRun, Skipped, REPORT_FILE, SUMMARY_FILE,
 };
 pub use timeframe::{parse_duration, Timeframe};
-pub use utc::format_utc;
+pub use utc::{civil_from_days, format_utc};

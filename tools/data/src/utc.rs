@@ -16,7 +16,7 @@ pub fn format_utc(ts_ms: i64) -> String {
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after Howard Hinnant's
 /// `civil_from_days`. Exact for every `i64` millisecond timestamp's day count.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
