@@ -70,6 +70,7 @@
 
 pub mod atr;
 pub mod bollinger;
+pub mod config;
 pub mod ema;
 pub mod macd;
 pub mod returns;
@@ -80,12 +81,13 @@ pub mod volume;
 
 pub use atr::{true_range, Atr, TrueRange};
 pub use bollinger::{Bands, Bollinger};
+pub use config::{ConfigProblem, FeatureConfig, FeatureConfigError, FeatureSpec};
 pub use ema::Ema;
 pub use macd::{Macd, MacdValue};
 pub use returns::{LagReturn, LogReturn, RealizedVol};
 pub use rolling::{Moments, RollingMoments, RollingSum, Sma, StdDev, Window, ZScore};
 pub use rsi::Rsi;
-pub use set::{ConfigProblem, FeatureConfig, FeatureConfigError, FeatureSet, FeatureSpec};
+pub use set::FeatureSet;
 pub use volume::{BuyShare, VolumeRatio};
 
 /// One candle in `f64` units, as the indicators read it ([`crate::candles::Candle::to_bar`]).
