@@ -13,14 +13,16 @@
 //! nothing else runs) and with the shipped default (`spin-park`).
 
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tickrail_engine::clock;
+use tickrail_engine::config::EngineConfig;
 use tickrail_engine::features::FeatureConfig;
 use tickrail_engine::latency::{LatencyRecorder, Stage};
 use tickrail_engine::parse::{Message, Parser};
-use tickrail_engine::pipeline::{hot, FeatureStage, InputEvent, OutputEvent};
+use tickrail_engine::pipeline::{self, hot, InputEvent, OutputEvent};
 use tickrail_engine::ring::{ring, WaitStrategy};
 use tickrail_engine::strategy::PassThrough;
 use tickrail_engine::symbols::Symbols;
@@ -68,8 +70,14 @@ fn session(
     let cons = cons.pop().unwrap();
     let hot = std::thread::spawn(move || {
         pin(1);
-        let mut features = FeatureStage::new(&FeatureConfig::default_set(), 2).unwrap();
-        hot::run(cons, &mut features, &mut PassThrough, out_prod)
+        let mut cfg = EngineConfig::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/engine.toml"),
+        )
+        .expect("shipped config");
+        cfg.features = FeatureConfig::default_set();
+        let mut trader = pipeline::build_trader(&cfg, PassThrough, None, false).unwrap();
+        let controls = hot::Controls::default();
+        hot::run(cons, &mut trader, out_prod, &controls, &AtomicU64::new(0))
     });
     pin(0);
     let mut p = Path_::new();

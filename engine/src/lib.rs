@@ -27,6 +27,7 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod backtest;
 pub mod book;
 pub mod candles;
 pub mod clock;
@@ -35,14 +36,19 @@ pub mod export;
 pub mod features;
 pub mod feed;
 pub mod fixed;
+pub mod journal;
 pub mod latency;
 pub mod model;
+pub mod money;
+pub mod paper;
 pub mod parse;
 pub mod pipeline;
 pub mod plugin;
+pub mod recovery;
 pub mod reject;
 pub mod report;
 pub mod ring;
+pub mod risk;
 pub mod sequence;
 pub mod strategy;
 pub mod symbols;

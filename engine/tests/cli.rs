@@ -75,6 +75,8 @@ fn the_demo_runs_and_writes_its_report() {
         .current_dir(workspace())
         .args(["run", "--max-ticks", "20000", "--report"])
         .arg(&report)
+        .arg("--journal")
+        .arg(dir.path().join("journal"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

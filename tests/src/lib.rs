@@ -38,6 +38,18 @@ pub fn config_with(replacements: &[(&str, &str)]) -> EngineConfig {
         assert!(text.contains(from), "config/engine.toml has no {from:?}");
         text = text.replacen(from, to, 1);
     }
-    EngineConfig::from_toml_str(&text, &workspace().join("config/engine.toml"))
-        .expect("valid config")
+    let mut cfg = EngineConfig::from_toml_str(&text, &workspace().join("config/engine.toml"))
+        .expect("valid config");
+    cfg.journal.dir = fresh_journal_dir();
+    cfg
+}
+
+/// A new, empty journal directory under `target/` for one test run (runs would otherwise
+/// recover each other's state from the shared default `./journal`).
+pub fn fresh_journal_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = workspace().join("target/test-journals").join(format!("{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }

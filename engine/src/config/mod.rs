@@ -13,7 +13,7 @@
 //! assert_eq!(cfg.feed.symbols, ["BTCUSDT", "ETHUSDT"]);
 //! ```
 
-mod reader;
+pub(crate) mod reader;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -152,6 +152,21 @@ pub struct EngineConfig {
     pub report: ReportConfig,
     /// `[features]`: the feature vector the hot thread computes per symbol.
     pub features: FeatureConfig,
+    /// `[model]`: the tree-ensemble model evaluated on the features.
+    pub model: ModelConfig,
+    /// `[risk]`: the risk gate's limits and breakers.
+    pub risk: crate::risk::RiskConfig,
+    /// `[paper]`: dry-run execution.
+    pub paper: crate::paper::PaperConfig,
+    /// `[journal]`: the audit journal.
+    pub journal: crate::journal::JournalConfig,
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelConfig {
+    /// The ONNX file (its `<name>.json` sidecar beside it); `None` = no model.
+    pub path: Option<PathBuf>,
 }
 
 const KNOWN_STREAM_KINDS: &str =
@@ -366,12 +381,29 @@ impl EngineConfig {
 
         let report = ReportConfig { dir: base.join(r.string("report.dir")) };
         let features = read_features(&mut r);
+        let model = ModelConfig {
+            path: Some(r.string("model.path")).filter(|p| !p.is_empty()).map(|p| base.join(p)),
+        };
+        let risk = crate::risk::RiskConfig::read(&mut r, &feed.symbols);
+        let paper = crate::paper::PaperConfig::read(&mut r);
+        let journal = crate::journal::config::read(&mut r, &base);
 
         let issues = r.finish();
         if !issues.is_empty() {
             return Err(ConfigError::Invalid { path: path.to_path_buf(), issues });
         }
-        Ok(Self { path: path.to_path_buf(), feed, replay, pipeline, report, features })
+        Ok(Self {
+            path: path.to_path_buf(),
+            feed,
+            replay,
+            pipeline,
+            report,
+            features,
+            model,
+            risk,
+            paper,
+            journal,
+        })
     }
 
     /// The symbol table (checked at load).

@@ -11,26 +11,25 @@
 
 mod backoff;
 mod conn;
+mod normalize;
 mod rest;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tickrail_abi::{Tick, TickKind, TICK_FLAG_BOOK_SYNCED, TICK_FLAG_GAP_BEFORE};
+use tickrail_abi::Tick;
 
 pub use backoff::Backoff;
 pub use conn::{Conn, ConnError, Event};
+pub use normalize::Normalizer;
 pub use rest::{fetch_snapshot, rest_base_for, SnapshotFetchError};
 
-use crate::book::{DepthOutcome, DepthSync};
 use crate::clock;
 use crate::latency::{LatencyRecorder, Stage};
-use crate::parse::{Message, Parser};
 use crate::pipeline::InputEvent;
 use crate::reject::{Reject, RejectCounts};
 use crate::ring::Producer;
-use crate::sequence::{SeqCheck, TradeSeq};
 use crate::symbols::Symbols;
 
 /// The close reason tickrail's replay server sends when a capture ends: the run is over.
@@ -137,16 +136,11 @@ enum ConnEnd {
 /// The feed: owns the parser, books, sequence trackers and the ring producer.
 pub struct Feed {
     settings: FeedSettings,
-    parser: Parser,
-    books: Vec<Option<DepthSync>>,
-    trades: TradeSeq,
-    frame: Vec<u8>,
+    norm: Normalizer,
     producer: Producer<InputEvent>,
     stats: FeedStats,
     latency: LatencyRecorder,
     stop: Arc<AtomicBool>,
-    gap_pending: Vec<bool>,
-    synced_pending: Vec<bool>,
     last_error: Option<String>,
 }
 
@@ -163,22 +157,17 @@ impl Feed {
         producer: Producer<InputEvent>,
         stop: Arc<AtomicBool>,
     ) -> Self {
-        let n = settings.symbols.len();
-        let mut books: Vec<Option<DepthSync>> = (0..n).map(|_| None).collect();
-        for &s in &settings.depth_symbols {
-            books[s as usize] = Some(DepthSync::new(settings.book_levels));
-        }
         Self {
-            parser: Parser::new(settings.symbols.clone(), settings.max_frame_bytes),
-            trades: TradeSeq::new(n),
-            frame: Vec::with_capacity(settings.max_frame_bytes.min(1 << 20)),
-            books,
+            norm: Normalizer::new(
+                settings.symbols.clone(),
+                &settings.depth_symbols,
+                settings.book_levels,
+                settings.max_frame_bytes,
+            ),
             producer,
             stats: FeedStats::default(),
             latency: LatencyRecorder::new(),
             stop,
-            gap_pending: vec![false; n],
-            synced_pending: vec![false; n],
             last_error: None,
             settings,
         }
@@ -207,9 +196,7 @@ impl Feed {
                     }
                     self.stats.connects += 1;
                     backoff.reset();
-                    for b in self.books.iter_mut().flatten() {
-                        b.reset();
-                    }
+                    self.norm.reset_books();
                     match self.serve(&mut conn) {
                         ConnEnd::Stop(r) => {
                             conn.close();
@@ -262,12 +249,9 @@ impl Feed {
 
     /// Synchronises every book that needs it from a REST snapshot.
     fn sync_books(&mut self) {
-        for s in 0..self.books.len() {
-            let Some(book) = self.books[s].as_mut() else { continue };
-            if !book.needs_snapshot() {
-                continue;
-            }
-            let symbol = self.settings.symbols.name(s as u16).to_string();
+        let pending: Vec<u16> = self.norm.books_needing_snapshot().collect();
+        for s in pending {
+            let symbol = self.settings.symbols.name(s).to_string();
             match fetch_snapshot(
                 &self.settings.rest_base,
                 &symbol,
@@ -275,8 +259,7 @@ impl Feed {
                 self.settings.connect_timeout,
             ) {
                 Ok(snap) => {
-                    book.apply_snapshot(&snap);
-                    self.synced_pending[s] = true;
+                    self.norm.apply_snapshot(s, &snap);
                 }
                 Err(e) => {
                     self.stats.snapshot_failures += 1;
@@ -364,82 +347,20 @@ impl Feed {
     /// Handles one text frame; returns true when a book needs a new snapshot.
     #[inline]
     fn on_text(&mut self, bytes: &[u8], ts_recv: i64) -> bool {
-        self.stats.received += 1;
-        if bytes.len() > self.settings.max_frame_bytes {
-            self.stats.rejected.add(Reject::OversizedFrame);
-            return false;
-        }
-        let Self { parser, books, trades, frame, stats, gap_pending, .. } = self;
-        frame.clear();
-        frame.extend_from_slice(bytes);
-        let mut resync = false;
-        let tick = match parser.parse(frame, ts_recv) {
-            Ok(Message::Tick(t)) => check_trade(trades, stats, t),
-            Ok(Message::Depth(d)) => {
-                let s = d.symbol as usize;
-                match books.get_mut(s).and_then(Option::as_mut) {
-                    None => Err(Reject::UnknownStream),
-                    Some(book) => match book.apply(&d) {
-                        DepthOutcome::Applied(q) => {
-                            let mut t = Tick::new_quote(d.symbol, TickKind::Depth, d.ts_exch_ns, q);
-                            t.ts_recv_ns = ts_recv;
-                            Ok(t)
-                        }
-                        DepthOutcome::BeforeSnapshot | DepthOutcome::NeedSnapshot => {
-                            Err(Reject::DepthBeforeSnapshot)
-                        }
-                        DepthOutcome::Gap { .. } => {
-                            stats.gaps += 1;
-                            gap_pending[s] = true;
-                            resync = true;
-                            Err(Reject::DepthGap)
-                        }
-                    },
-                }
-            }
-            Ok(Message::Control) => Err(Reject::Control),
-            Err(r) => Err(r),
-        };
-        match tick {
-            Ok(t) => self.publish(t),
-            Err(r) => self.stats.rejected.add(r),
+        let (tick, resync) = self.norm.on_text(bytes, ts_recv, &mut self.stats);
+        if let Some(t) = tick {
+            self.publish(t);
         }
         resync
     }
 
     #[inline]
-    fn publish(&mut self, mut t: Tick) {
-        let s = t.symbol as usize;
-        if std::mem::take(&mut self.gap_pending[s]) {
-            t.flags |= TICK_FLAG_GAP_BEFORE;
-        }
-        if t.kind == TickKind::Depth as u8 && std::mem::take(&mut self.synced_pending[s]) {
-            t.flags |= TICK_FLAG_BOOK_SYNCED;
-        }
+    fn publish(&mut self, t: Tick) {
         let ts_parsed = clock::now_ns();
         self.latency.record(Stage::Parse, (ts_parsed - t.ts_recv_ns).max(0) as u64);
-        self.stats.by_kind[(t.kind as usize).min(4)] += 1;
-        self.stats.published += 1;
         self.producer.publish(|ev| {
             ev.tick = t;
             ev.ts_parsed_ns = ts_parsed;
         });
     }
-}
-
-/// Trade-id checks on a parsed tick: duplicates are rejected, gaps counted and flagged.
-#[inline]
-fn check_trade(trades: &mut TradeSeq, stats: &mut FeedStats, mut t: Tick) -> Result<Tick, Reject> {
-    if let Some(tr) = t.trade() {
-        match trades.check(t.symbol, tr.trade_id) {
-            SeqCheck::Duplicate => return Err(Reject::Duplicate),
-            SeqCheck::Gap { missing } => {
-                stats.gaps += 1;
-                stats.missing_ids += missing;
-                t.flags |= TICK_FLAG_GAP_BEFORE;
-            }
-            SeqCheck::First | SeqCheck::InOrder => {}
-        }
-    }
-    Ok(t)
 }

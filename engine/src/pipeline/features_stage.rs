@@ -4,20 +4,23 @@
 //! Same code as `tickrail features` (the training export), so training and serving cannot
 //! disagree. No allocation per tick: builders and feature sets are made once per symbol.
 
-use tickrail_abi::{Tick, TickKind};
+use tickrail_abi::{Tick, TickKind, TICK_FLAG_KLINE_CLOSED};
 
-use crate::candles::{to_f64, CandleBuilder};
+use crate::candles::{to_f64, Candle, CandleBuilder, Timeframe};
 use crate::features::{ConfigProblem, FeatureConfig, FeatureSet};
 
 /// Per-symbol candle builders and feature sets.
 #[derive(Debug)]
 pub struct FeatureStage {
     builders: Vec<CandleBuilder>,
+    timeframe: Timeframe,
     sets: Vec<FeatureSet>,
     intra: bool,
     enabled: bool,
     late_trades: u64,
     candles: u64,
+    /// Per symbol: bumped whenever its vector changes (the model stage re-evaluates then).
+    versions: Vec<u64>,
 }
 
 impl FeatureStage {
@@ -36,26 +39,52 @@ impl FeatureStage {
         }
         Ok(Self {
             builders: (0..symbols).map(|_| CandleBuilder::new(tf)).collect(),
+            timeframe: tf,
             sets,
             intra: cfg.intra_candle,
             enabled,
             late_trades: 0,
             candles: 0,
+            versions: vec![0; symbols],
         })
     }
 
     /// Updates on `tick` and returns its symbol's feature vector (NaN while warming up).
     #[inline]
     pub fn on_tick(&mut self, tick: &Tick) -> &[f64] {
+        self.update(tick).1
+    }
+
+    /// [`on_tick`](Self::on_tick), also returning the symbol's vector version after the update
+    /// (it changes exactly when the vector may have).
+    #[inline]
+    pub fn update(&mut self, tick: &Tick) -> (u64, &[f64]) {
         if !self.enabled {
-            return &[];
+            return (0, &[]);
         }
         let s = tick.symbol as usize;
-        let Some(set) = self.sets.get_mut(s) else { return &[] };
+        let Some(set) = self.sets.get_mut(s) else { return (0, &[]) };
+        if let Some(k) = tick.kline().filter(|_| tick.flags & TICK_FLAG_KLINE_CLOSED != 0) {
+            // A closed candle from the exchange (kline stream) or a candle file (backtests).
+            let candle = Candle {
+                open_time_ms: tick.ts_exch_ns.div_euclid(1_000_000),
+                open: k.open,
+                high: k.high,
+                low: k.low,
+                close: k.close,
+                volume: k.volume,
+                buy_volume: None,
+                trades: 0,
+            };
+            self.candles += 1;
+            self.versions[s] += 1;
+            return (self.versions[s], set.update_candle(&candle));
+        }
         if tick.kind == TickKind::Trade as u8 {
             match self.builders[s].push_tick(tick) {
                 Ok(Some(candle)) => {
                     self.candles += 1;
+                    self.versions[s] += 1;
                     set.update_candle(&candle);
                 }
                 Ok(None) => {}
@@ -63,11 +92,23 @@ impl FeatureStage {
             }
             if self.intra {
                 if let Some(t) = tick.trade() {
-                    return set.update_tick(to_f64(t.px));
+                    self.versions[s] += 1;
+                    return (self.versions[s], set.update_tick(to_f64(t.px)));
                 }
             }
         }
-        set.values()
+        (self.versions[s], set.values())
+    }
+
+    /// The candle length features are computed on.
+    pub fn timeframe(&self) -> Timeframe {
+        self.timeframe
+    }
+
+    /// How many times `symbol`'s vector has changed (0 for unknown symbols).
+    #[inline]
+    pub fn version(&self, symbol: u16) -> u64 {
+        self.versions.get(symbol as usize).copied().unwrap_or(0)
     }
 
     /// Feature names, in vector order (empty when disabled).

@@ -1,19 +1,30 @@
-//! The hot thread's loop: every stage as a plain function call, stamped into histograms.
+//! The hot thread's loop: every tick through the [`Trader`]'s stages as plain function calls,
+//! stamped into histograms; decisions and their consequences out to the ops thread.
 //!
 //! It owns all trading state and never shares it: no lock, no allocation, no syscall per tick
-//! (parking happens only when the ring is empty, per the wait strategy).
+//! (parking happens only when the ring is empty, per the wait strategy). Between ring batches it
+//! looks at the control flags (kill switch) and lets the strategy swap.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::clock;
 use crate::latency::{LatencyRecorder, Stage};
-use crate::pipeline::event::{InputEvent, OutputEvent, OutputKind};
-use crate::pipeline::features_stage::FeatureStage;
+use crate::pipeline::event::{InputEvent, OutputEvent};
+use crate::pipeline::trader::Trader;
 use crate::ring::{Consumer, Producer};
-use crate::strategy::{Strategy, StrategyFault, StrategyInput};
+use crate::strategy::{Strategy, StrategyFault};
 
 /// Ticks handled per ring poll before the loop looks up (commands, progress).
 const BATCH: usize = 256;
 /// A progress event every this many ticks.
 const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Requests from outside the hot thread, read between ring batches.
+#[derive(Debug, Default)]
+pub struct Controls {
+    /// The kill switch as the operator (or a journal failure) wants it.
+    pub kill_switch: AtomicBool,
+}
 
 /// Counters of the hot thread.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,8 +35,11 @@ pub struct HotStats {
     pub by_kind: [u64; 5],
     /// Strategy faults (errors and caught panics).
     pub strategy_faults: u64,
-    /// Output events dropped because the output ring was full (never blocks the hot thread).
+    /// Progress events dropped because the output ring was full.
     pub output_dropped: u64,
+    /// Audit events (orders, fills, refusals, state) that found the output ring full and waited
+    /// for the ops thread: back-pressure, never loss.
+    pub output_waits: u64,
     /// The highest engine sequence seen, plus one.
     pub next_seq: u64,
 }
@@ -35,16 +49,18 @@ pub struct HotStats {
 pub struct HotOutcome {
     /// Counters.
     pub stats: HotStats,
-    /// hop, hot and tick-to-decision latencies.
+    /// hop, hot, tick-to-decision and the trading stages' latencies.
     pub latency: LatencyRecorder,
 }
 
-/// Runs until the input ring closes and is drained.
+/// Runs until the input ring closes and is drained. `processed` mirrors the tick count for
+/// observers (health, metrics).
 pub fn run<S: Strategy>(
     mut input: Consumer<InputEvent>,
-    features: &mut FeatureStage,
-    strategy: &mut S,
+    trader: &mut Trader<S>,
     mut output: Producer<OutputEvent>,
+    controls: &Controls,
+    processed: &AtomicU64,
 ) -> HotOutcome {
     let mut stats = HotStats::default();
     let mut latency = LatencyRecorder::new();
@@ -53,12 +69,9 @@ pub fn run<S: Strategy>(
             let t0 = clock::now_ns();
             latency.record(Stage::Hop, (t0 - ev.ts_parsed_ns).max(0) as u64);
             let tick = &ev.tick;
-            let fv = features.on_tick(tick);
-            let tf = clock::now_ns();
-            latency.record(Stage::Features, (tf - t0).max(0) as u64);
-            let res = strategy.on_tick(&StrategyInput { seq, tick, features: fv, model: &[] });
+            let mut emit = |e: OutputEvent| must_emit(&mut output, &mut stats.output_waits, e);
+            let res = trader.on_tick(seq, tick, &mut latency, &mut emit);
             let t1 = clock::now_ns();
-            latency.record(Stage::Strategy, (t1 - tf).max(0) as u64);
             latency.record(Stage::Hot, (t1 - t0).max(0) as u64);
             latency.record(Stage::TickToDecision, (t1 - tick.ts_recv_ns).max(0) as u64);
             stats.processed += 1;
@@ -70,34 +83,48 @@ pub fn run<S: Strategy>(
                     StrategyFault::Error(c) => c as u64,
                     StrategyFault::Panicked => u64::MAX,
                 };
-                emit(&mut output, &mut stats, OutputKind::StrategyFault, seq, code, t1);
+                must_emit(
+                    &mut output,
+                    &mut stats.output_waits,
+                    OutputEvent::StrategyFault { tick_seq: seq, code },
+                );
             }
             if stats.processed % PROGRESS_EVERY == 0 {
-                let n = stats.processed;
-                emit(&mut output, &mut stats, OutputKind::Progress, seq, n, t1);
+                let count = stats.processed;
+                try_emit(&mut output, &mut stats, OutputEvent::Progress { count });
             }
         });
+        processed.store(stats.processed, Ordering::Relaxed);
         if r.is_err() {
             break;
         }
-        strategy.between_ticks();
+        let kill = controls.kill_switch.load(Ordering::Relaxed);
+        if kill != trader.risk.kill_switch() {
+            let mut emit = |e: OutputEvent| must_emit(&mut output, &mut stats.output_waits, e);
+            trader.set_kill_switch(kill, &mut emit);
+        }
+        trader.strategy.between_ticks();
     }
-    let (seq, n) = (stats.next_seq, stats.processed);
-    emit(&mut output, &mut stats, OutputKind::Progress, seq, n, clock::now_ns());
+    let n = stats.processed;
+    try_emit(&mut output, &mut stats, OutputEvent::Progress { count: n });
     HotOutcome { stats, latency }
 }
 
+/// Progress and similar: dropped (and counted) when the ring is full.
 #[inline]
-fn emit(
-    out: &mut Producer<OutputEvent>,
-    stats: &mut HotStats,
-    kind: OutputKind,
-    seq: u64,
-    count: u64,
-    ts_ns: i64,
-) {
-    let r = out.try_publish(|e| *e = OutputEvent { kind, seq, count, ts_ns });
-    if r.is_err() {
+fn try_emit(out: &mut Producer<OutputEvent>, stats: &mut HotStats, ev: OutputEvent) {
+    if out.try_publish(|e| *e = ev).is_err() {
         stats.output_dropped += 1;
     }
+}
+
+/// Audit events: never dropped. A full output ring means the ops thread (journal) is behind;
+/// the hot thread waits for it, counting the wait, rather than lose a record.
+#[inline]
+fn must_emit(out: &mut Producer<OutputEvent>, waits: &mut u64, ev: OutputEvent) {
+    if out.try_publish(|e| *e = ev).is_ok() {
+        return;
+    }
+    *waits += 1;
+    out.publish(|e| *e = ev);
 }

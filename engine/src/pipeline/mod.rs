@@ -11,19 +11,26 @@
 //! the config asks for one), waits for the feed to end, drains the rings and returns the
 //! counters and merged histograms.
 
+pub mod audit;
 mod event;
 mod features_stage;
 pub mod hot;
+mod model_stage;
 mod summary;
+mod trader;
+mod trading_report;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use event::{InputEvent, OutputEvent, OutputKind};
+pub use event::{InputEvent, OutputEvent};
 pub use features_stage::FeatureStage;
-pub use hot::{HotOutcome, HotStats};
+pub use hot::{Controls, HotOutcome, HotStats};
+pub use model_stage::ModelStage;
+pub use trader::{Trader, TraderStats};
+pub use trading_report::{backtest_report, render_backtest, trading_sections};
 
 use crate::config::{Endpoint, EngineConfig};
 use crate::feed::{rest_base_for, Feed, FeedOutcome, FeedSettings};
@@ -67,18 +74,75 @@ pub enum RunError {
     /// The feature set could not be built.
     #[error("features: {0}")]
     Features(String),
+    /// The model could not be loaded.
+    #[error("model: {0}")]
+    Model(#[from] crate::model::ModelError),
+    /// The journal could not be opened (or is corrupt beyond a torn tail).
+    #[error("journal: {0}")]
+    Journal(#[from] crate::journal::JournalError),
+    /// The journal does not fold back into a consistent state.
+    #[error("journal recovery: {0}")]
+    Recovery(#[from] crate::recovery::RecoveryError),
+    /// The journal's last risk state cannot be restored.
+    #[error("journal recovery: {0}")]
+    RiskSnapshot(#[from] crate::risk::SnapshotError),
     /// A pipeline thread panicked.
     #[error("the {0} thread panicked")]
     Panicked(&'static str),
 }
 
+/// Builds the trading stages from the configuration: features, model (`model_path`, checked
+/// against the feature names), `strategy`, risk gate, paper execution.
+pub fn build_trader<S: Strategy>(
+    cfg: &EngineConfig,
+    strategy: S,
+    model_path: Option<&std::path::Path>,
+    record_ticks: bool,
+) -> Result<Trader<S>, RunError> {
+    let n = cfg.feed.symbols.len();
+    let features = FeatureStage::new(&cfg.features, n).map_err(|p| {
+        RunError::Features(
+            p.iter().map(|x| format!("{}: {}", x.key, x.message)).collect::<Vec<_>>().join("; "),
+        )
+    })?;
+    let model = match model_path {
+        None => ModelStage::none(n),
+        Some(p) => {
+            let names = cfg.features.names();
+            ModelStage::new(Arc::new(crate::model::Model::load(p, Some(&names))?), n)
+        }
+    };
+    let risk = crate::risk::RiskGate::new(&cfg.risk, n);
+    let paper = crate::paper::PaperExchange::new(cfg.paper, n);
+    Ok(Trader::new(features, model, strategy, risk, paper, record_ticks))
+}
+
 /// What the ops thread saw.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct OpsStats {
     /// Progress events received.
     pub progress_events: u64,
     /// Strategy faults reported.
     pub strategy_faults: u64,
+    /// Records journaled this run.
+    pub journaled: u64,
+    /// The highest journal sequence made durable.
+    pub durable_seq: u64,
+    /// The first journal failure (trading was halted by the kill switch when it happened).
+    pub journal_error: Option<String>,
+}
+
+/// What the journal held when the run started.
+#[derive(Debug, Clone, Default)]
+pub struct RecoveryInfo {
+    /// Records read.
+    pub records: u64,
+    /// Bytes of a torn tail cut off (a crash mid-write).
+    pub truncated_bytes: u64,
+    /// Fills re-booked into the account.
+    pub fills: u64,
+    /// Earlier runs in the journal.
+    pub sessions: u64,
 }
 
 /// Everything a finished run produced.
@@ -106,6 +170,14 @@ pub struct RunOutcome {
     pub strategy: String,
     /// Candles closed by the features stage.
     pub candles: u64,
+    /// The trading stages' counters.
+    pub trading: TraderStats,
+    /// The trading sections of the report (orders, fills, risk, PnL…), taken at the end.
+    pub trading_report: serde_json::Map<String, serde_json::Value>,
+    /// What the journal held at start.
+    pub recovery: RecoveryInfo,
+    /// Where the journal is.
+    pub journal_dir: std::path::PathBuf,
     /// The embedded replay server's counters, when one ran.
     pub replay: Option<ReplayStats>,
 }
@@ -162,7 +234,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     cfg: &EngineConfig,
     opts: &RunOptions,
     stop: Arc<AtomicBool>,
-    mut strategy: S,
+    strategy: S,
     hooks: RunHooks,
 ) -> Result<RunOutcome, RunError> {
     crate::clock::init();
@@ -232,24 +304,56 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         hook(in_cons.waker());
     }
 
-    let mut features = FeatureStage::new(&cfg.features, cfg.feed.symbols.len()).map_err(|p| {
-        RunError::Features(
-            p.iter().map(|x| format!("{}: {}", x.key, x.message)).collect::<Vec<_>>().join("; "),
-        )
-    })?;
     let strategy_name = strategy.name().to_string();
+    let record_ticks = cfg.journal.record_ticks;
+    let mut trader = build_trader(cfg, strategy, cfg.model.path.as_deref(), record_ticks)?;
+
+    // The journal: what earlier runs acknowledged comes back first (positions, PnL, risk state).
+    let (mut journal, recovered) = crate::journal::Journal::open(&cfg.journal)?;
+    let symbols_n = cfg.feed.symbols.len();
+    let initial = crate::money::Money::from_fixed(cfg.paper.initial_equity);
+    let folded = crate::recovery::fold(&recovered.records, symbols_n, initial)?;
+    let recovery = RecoveryInfo {
+        records: recovered.records.len() as u64,
+        truncated_bytes: recovered.truncated_bytes,
+        fills: folded.fills,
+        sessions: folded.sessions,
+    };
+    if let Some(snap) = &folded.risk {
+        trader.risk.restore(snap)?;
+    }
+    trader.paper.resume(folded.account, folded.next_order_id);
+    drop(recovered);
+    let session = crate::journal::Record::Session {
+        unix_ns: started.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64),
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        mode: "live".into(),
+        config: cfg.path.display().to_string(),
+        strategy: strategy_name.clone(),
+    };
+    journal.append(0, &session)?;
+    journal.commit()?;
+    let journal_dir = cfg.journal.dir.clone();
+
+    let controls = Arc::new(Controls::default());
+    let processed = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let hot_core = cfg.pipeline.hot_core;
+    let symbol_names = cfg.feed.symbols.clone();
+    let hot_controls = controls.clone();
+    let hot_processed = processed.clone();
     let hot = thread::Builder::new()
         .name("tickrail-hot".into())
         .spawn(move || {
             pin(hot_core);
-            let out = hot::run(in_cons, &mut features, &mut strategy, out_prod);
-            (out, features.candles())
+            let out = hot::run(in_cons, &mut trader, out_prod, &hot_controls, &hot_processed);
+            let sections = trading_sections(&trader, &symbol_names);
+            (out, trader.features.candles(), trader.stats(), sections)
         })
         .map_err(|source| RunError::Spawn { name: "hot", source })?;
+    let ops_controls = controls.clone();
     let ops = thread::Builder::new()
         .name("tickrail-ops".into())
-        .spawn(move || ops_loop(out_cons))
+        .spawn(move || ops_loop(out_cons, journal, &ops_controls))
         .map_err(|source| RunError::Spawn { name: "ops", source })?;
     let feed_core = cfg.pipeline.feed_core;
     let feed_stop = stop.clone();
@@ -262,7 +366,8 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         .map_err(|source| RunError::Spawn { name: "feed", source })?;
 
     let feed = feed.join().map_err(|_| RunError::Panicked("feed"))?;
-    let (hot, candles) = hot.join().map_err(|_| RunError::Panicked("hot"))?;
+    let (hot, candles, trading, trading_report) =
+        hot.join().map_err(|_| RunError::Panicked("hot"))?;
     let ops = ops.join().map_err(|_| RunError::Panicked("ops"))?;
     let elapsed = t_start.elapsed();
     stop.store(true, Ordering::Relaxed);
@@ -283,21 +388,83 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         wait,
         strategy: strategy_name,
         candles,
+        trading,
+        trading_report,
+        recovery,
+        journal_dir,
         replay,
     })
 }
 
-/// The ops thread: takes outputs until the hot thread is done. May block; never on the hot path.
-fn ops_loop(mut out: Consumer<OutputEvent>) -> OpsStats {
+/// The ops thread: takes outputs until the hot thread is done, journaling every audit event
+/// and committing once per drained batch (group commit). May block; never on the hot path. A
+/// journal failure turns the kill switch on (trading halts: nothing more may happen that cannot
+/// be recorded) and is reported.
+fn ops_loop(
+    mut out: Consumer<OutputEvent>,
+    mut journal: crate::journal::Journal,
+    controls: &Controls,
+) -> OpsStats {
     let mut stats = OpsStats::default();
-    while out
-        .poll_wait(1024, |e, _| match e.kind {
-            OutputKind::Progress => stats.progress_events += 1,
-            OutputKind::StrategyFault => stats.strategy_faults += 1,
-            OutputKind::None => {}
-        })
-        .is_ok()
-    {}
+    let mut failed = false;
+    let fail = |stats: &mut OpsStats, e: crate::journal::JournalError| {
+        if stats.journal_error.is_none() {
+            stats.journal_error = Some(e.to_string());
+        }
+        controls.kill_switch.store(true, Ordering::Relaxed);
+    };
+    let mut counts = (0u64, 0u64, 0u64);
+    loop {
+        let mut pending = false;
+        let r = out.poll_wait(1024, |e, _| {
+            match e {
+                OutputEvent::Progress { count } => {
+                    stats.progress_events += 1;
+                    counts.0 = *count;
+                }
+                OutputEvent::StrategyFault { .. } => stats.strategy_faults += 1,
+                OutputEvent::Order { .. } => counts.1 += 1,
+                OutputEvent::Fill { .. } => counts.2 += 1,
+                _ => {}
+            }
+            if failed {
+                return;
+            }
+            if let Some((ts, rec)) = audit::record_of(e) {
+                match journal.append(ts, &rec) {
+                    Ok(_) => {
+                        stats.journaled += 1;
+                        pending = true;
+                    }
+                    Err(err) => {
+                        failed = true;
+                        fail(&mut stats, err);
+                    }
+                }
+            }
+        });
+        if pending && !failed {
+            match journal.commit() {
+                Ok(seq) => stats.durable_seq = seq,
+                Err(err) => {
+                    failed = true;
+                    fail(&mut stats, err);
+                }
+            }
+        }
+        if r.is_err() {
+            break;
+        }
+    }
+    if !failed {
+        let end =
+            crate::journal::Record::End { ticks: counts.0, orders: counts.1, fills: counts.2 };
+        let done = journal.append(0, &end).and_then(|_| journal.sync());
+        match done {
+            Ok(seq) => stats.durable_seq = seq,
+            Err(err) => fail(&mut stats, err),
+        }
+    }
     stats
 }
 

@@ -45,6 +45,7 @@ pub use hgrm::{
     percentile_steps, render_hgrm, render_hgrm_with, PercentileStep, TICKS_PER_HALF_DISTANCE,
     US_PER_NS_SCALING_RATIO,
 };
+pub(crate) use svg::esc as svg_escape;
 pub use svg::render_svg;
 pub use table::render_table;
 pub use units::{fmt_count, fmt_ns, rfc3339};

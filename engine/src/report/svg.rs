@@ -330,7 +330,7 @@ fn percentile_label(d: u32) -> String {
 }
 
 /// Text escaped for XML character data and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -4,7 +4,9 @@
 //! report; the other subcommands are the tools around it. Errors are reported with context and a
 //! non-zero exit status.
 
+mod backtest;
 mod data;
+mod journal;
 mod model;
 mod plugin;
 mod replay;
@@ -30,6 +32,9 @@ enum Command {
     /// With the default config this starts an embedded replay server on loopback serving the
     /// bundled BTCUSDT/ETHUSDT capture, processes all of it, prints the report and exits.
     Run(run::RunArgs),
+    /// Backtest: recorded data through the same trading stages (features → model → plugin →
+    /// risk → paper), no network, as fast as possible, deterministic.
+    Backtest(backtest::BacktestArgs),
     /// Serve recorded captures over WebSocket (and REST depth snapshots) like the exchange.
     Replay(replay::ReplayArgs),
     /// Strategy plugins: check one before trading with it.
@@ -40,17 +45,21 @@ enum Command {
     Model(model::ModelArgs),
     /// Export the engine's own feature vectors (and forward-return labels) for training.
     Features(model::FeaturesArgs),
+    /// The audit journal: dump its records as JSON lines, or verify it.
+    Journal(journal::JournalArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => run::main(a),
+        Command::Backtest(a) => backtest::main(a),
         Command::Replay(a) => replay::main(a),
         Command::Plugin(a) => plugin::main(a),
         Command::Data(a) => data::main(a),
         Command::Model(a) => model::main(a),
         Command::Features(a) => model::features(a),
+        Command::Journal(a) => journal::main(a),
     };
     match result {
         Ok(code) => code,

@@ -115,3 +115,21 @@ impl PluginWatch {
         }
     }
 }
+
+/// Loads `path` and creates its strategy from `config_file` (empty config when none), for runs
+/// without hot swap (backtests).
+pub fn load_strategy(
+    path: &Path,
+    config_file: Option<&Path>,
+) -> anyhow::Result<tickrail_engine::plugin::Plugin> {
+    let config = match config_file {
+        Some(p) => {
+            std::fs::read(p).with_context(|| format!("reading plugin config {}", p.display()))?
+        }
+        None => Vec::new(),
+    };
+    let lib = tickrail_engine::plugin::Library::open(path)
+        .with_context(|| format!("loading plugin {}", path.display()))?;
+    lib.create(&config, tickrail_engine::plugin::PluginOptions::default())
+        .with_context(|| format!("creating the strategy of {}", path.display()))
+}

@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// Configuration file handed to the plugin's `create` (its format is the plugin's own).
     #[arg(long, value_name = "FILE", requires = "plugin")]
     plugin_config: Option<PathBuf>,
+    /// Journal directory instead of the configured one (`[journal] dir`). The run first recovers
+    /// the positions, PnL and risk state journaled there.
+    #[arg(long, value_name = "DIR")]
+    journal: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -50,7 +54,10 @@ fn utc_stamp() -> String {
 }
 
 pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let cfg = EngineConfig::load(&a.config)?;
+    let mut cfg = EngineConfig::load(&a.config)?;
+    if let Some(dir) = &a.journal {
+        cfg.journal.dir = dir.clone();
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;

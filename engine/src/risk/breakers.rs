@@ -1,0 +1,258 @@
+//! The account-level breakers and the trading state they imply.
+//!
+//! Each breaker is a small piece of state; the trading state is derived from all of them by one
+//! function ([`Breakers::derive`]), so it can never disagree with them, and a snapshot restores
+//! it exactly. Every event (equity, close, time, kill switch, operator) first lets time pass
+//! (UTC day rollover, cooldown expiry), then applies itself, then compares the derived state
+//! with the one before and returns at most one [`Transition`].
+
+use super::state::{
+    Cause, RiskSnapshot, SnapshotError, TradingState, Transition, LATCH_DAILY_LOSS, LATCH_DRAWDOWN,
+};
+use crate::money::Money;
+
+/// Nanoseconds per UTC day.
+pub const DAY_NS: i64 = 86_400_000_000_000;
+/// `day` before any equity was seen.
+const NO_DAY: i64 = i64::MIN;
+/// `cooldown_until_ns` when no cooldown runs.
+const NO_COOLDOWN: i64 = i64::MIN;
+/// Parts per million: drawdown limits are kept as an integer fraction of the peak.
+const PPM: i128 = 1_000_000;
+
+/// The breaker limits (from [`super::RiskConfig`]); zero disables each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BreakerLimits {
+    /// Drawdown limit as parts per million of the peak.
+    pub drawdown_ppm: i128,
+    pub daily_loss: Money,
+    pub cooldown_after_losses: u32,
+    pub cooldown_ns: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Breakers {
+    limits: BreakerLimits,
+    kill_switch: bool,
+    operator: TradingState,
+    latched: u8,
+    cooldown_until_ns: i64,
+    consecutive_losses: u32,
+    equity_peak: Money,
+    day: i64,
+    day_start_equity: Money,
+    /// The last equity reported (not in snapshots: the caller reports it again after a restart).
+    last_equity: Option<Money>,
+    state: TradingState,
+    hold: Option<Cause>,
+}
+
+impl Breakers {
+    pub(crate) fn new(limits: BreakerLimits) -> Self {
+        Self {
+            limits,
+            kill_switch: false,
+            operator: TradingState::Active,
+            latched: 0,
+            cooldown_until_ns: NO_COOLDOWN,
+            consecutive_losses: 0,
+            equity_peak: Money::ZERO,
+            day: NO_DAY,
+            day_start_equity: Money::ZERO,
+            last_equity: None,
+            state: TradingState::Active,
+            hold: None,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn state(&self) -> TradingState {
+        self.state
+    }
+
+    /// What holds the current state (`None` when ACTIVE).
+    #[inline]
+    pub(crate) fn hold(&self) -> Option<Cause> {
+        self.hold
+    }
+
+    #[inline]
+    pub(crate) fn kill_switch(&self) -> bool {
+        self.kill_switch
+    }
+
+    #[inline]
+    pub(crate) fn cooldown_until_ns(&self) -> i64 {
+        self.cooldown_until_ns
+    }
+
+    #[inline]
+    pub(crate) fn limits(&self) -> &BreakerLimits {
+        &self.limits
+    }
+
+    /// Drawdown from the peak at the last equity update, and the limit at that peak.
+    pub(crate) fn drawdown(&self) -> (Money, Money) {
+        let dd =
+            self.last_equity.map_or(Money::ZERO, |e| Money(self.equity_peak.0.saturating_sub(e.0)));
+        (dd, Money(self.equity_peak.0.saturating_mul(self.limits.drawdown_ppm) / PPM))
+    }
+
+    /// Loss since the day's start equity at the last equity update.
+    pub(crate) fn daily_loss(&self) -> Money {
+        self.last_equity.map_or(Money::ZERO, |e| Money(self.day_start_equity.0.saturating_sub(e.0)))
+    }
+
+    /// The state all breakers together imply, and what holds it. Order = precedence.
+    fn derive(&self) -> (TradingState, Option<Cause>) {
+        use TradingState::{Active, Halted, Reducing};
+        if self.kill_switch {
+            (Halted, Some(Cause::KillSwitch))
+        } else if self.latched & LATCH_DRAWDOWN != 0 {
+            (Halted, Some(Cause::MaxDrawdown))
+        } else if self.latched & LATCH_DAILY_LOSS != 0 {
+            (Halted, Some(Cause::DailyLoss))
+        } else if self.operator == Halted {
+            (Halted, Some(Cause::Operator))
+        } else if self.cooldown_until_ns != NO_COOLDOWN {
+            (Reducing, Some(Cause::Cooldown))
+        } else if self.operator == Reducing {
+            (Reducing, Some(Cause::Operator))
+        } else {
+            (Active, None)
+        }
+    }
+
+    /// Re-derives the state; the transition from `before` if it changed.
+    fn settle(&mut self, now_ns: i64) -> Option<Transition> {
+        let (from, was) = (self.state, self.hold);
+        let (to, hold) = self.derive();
+        self.state = to;
+        self.hold = hold;
+        if to == from {
+            return None;
+        }
+        // More severe: what holds it now. Less severe: what let go.
+        let cause = if to > from { hold } else { was };
+        Some(Transition { from, to, cause: cause.unwrap_or(Cause::Operator), ts_ns: now_ns })
+    }
+
+    /// Lets time pass: UTC day rollover (clears the daily-loss latch, new start equity) and
+    /// cooldown expiry.
+    fn advance(&mut self, now_ns: i64) {
+        let day = now_ns.div_euclid(DAY_NS);
+        if self.day != NO_DAY && day > self.day {
+            self.latched &= !LATCH_DAILY_LOSS;
+            // The new day starts from the last equity known; without one (right after a
+            // restart) the next equity update starts it.
+            if let Some(e) = self.last_equity {
+                self.day = day;
+                self.day_start_equity = e;
+            }
+        }
+        if self.cooldown_until_ns != NO_COOLDOWN && now_ns >= self.cooldown_until_ns {
+            self.cooldown_until_ns = NO_COOLDOWN;
+        }
+    }
+
+    pub(crate) fn on_time(&mut self, now_ns: i64) -> Option<Transition> {
+        self.advance(now_ns);
+        self.settle(now_ns)
+    }
+
+    pub(crate) fn on_equity(&mut self, now_ns: i64, equity: Money) -> Option<Transition> {
+        self.advance(now_ns);
+        let day = now_ns.div_euclid(DAY_NS);
+        if self.day == NO_DAY || day > self.day {
+            self.day = day;
+            self.day_start_equity = equity;
+        }
+        self.last_equity = Some(equity);
+        self.equity_peak = self.equity_peak.max(equity);
+        let (dd, dd_limit) = self.drawdown();
+        if self.limits.drawdown_ppm > 0 && self.equity_peak.0 > 0 && dd > dd_limit {
+            self.latched |= LATCH_DRAWDOWN;
+        }
+        let loss_limit = self.limits.daily_loss;
+        if loss_limit.0 > 0 && self.daily_loss() > loss_limit {
+            self.latched |= LATCH_DAILY_LOSS;
+        }
+        self.settle(now_ns)
+    }
+
+    pub(crate) fn on_close(&mut self, now_ns: i64, realized: Money) -> Option<Transition> {
+        self.advance(now_ns);
+        if realized.0 < 0 {
+            self.consecutive_losses = self.consecutive_losses.saturating_add(1);
+        } else {
+            self.consecutive_losses = 0;
+        }
+        let n = self.limits.cooldown_after_losses;
+        if n > 0 && self.consecutive_losses >= n {
+            self.consecutive_losses = 0;
+            // Never NO_COOLDOWN itself, even at the far end of time.
+            self.cooldown_until_ns =
+                now_ns.saturating_add(self.limits.cooldown_ns).max(NO_COOLDOWN + 1);
+        }
+        self.settle(now_ns)
+    }
+
+    pub(crate) fn set_kill_switch(&mut self, now_ns: i64, on: bool) -> Option<Transition> {
+        self.advance(now_ns);
+        self.kill_switch = on;
+        self.settle(now_ns)
+    }
+
+    /// The operator's state. Asking for ACTIVE also releases a tripped drawdown breaker, and the
+    /// equity peak restarts from the last equity (otherwise it would trip again at once).
+    pub(crate) fn request_state(&mut self, now_ns: i64, state: TradingState) -> Option<Transition> {
+        self.advance(now_ns);
+        self.operator = state;
+        if state == TradingState::Active && self.latched & LATCH_DRAWDOWN != 0 {
+            self.latched &= !LATCH_DRAWDOWN;
+            self.equity_peak = self.last_equity.unwrap_or(Money::ZERO);
+        }
+        self.settle(now_ns)
+    }
+
+    pub(crate) fn snapshot(&self) -> RiskSnapshot {
+        RiskSnapshot {
+            state: self.state as u8,
+            kill_switch: self.kill_switch,
+            operator_state: self.operator as u8,
+            equity_peak: self.equity_peak.0,
+            day: self.day,
+            day_start_equity: self.day_start_equity.0,
+            consecutive_losses: self.consecutive_losses,
+            cooldown_until_ns: self.cooldown_until_ns,
+            latched: self.latched,
+        }
+    }
+
+    /// Restores every breaker from `s`; on error nothing changes.
+    pub(crate) fn restore(&mut self, s: &RiskSnapshot) -> Result<(), SnapshotError> {
+        let recorded = TradingState::from_u8(s.state).ok_or(SnapshotError::BadState(s.state))?;
+        let operator = TradingState::from_u8(s.operator_state)
+            .ok_or(SnapshotError::BadOperatorState(s.operator_state))?;
+        if s.latched & !(LATCH_DRAWDOWN | LATCH_DAILY_LOSS) != 0 {
+            return Err(SnapshotError::BadLatched(s.latched));
+        }
+        let mut b = Self::new(self.limits);
+        b.kill_switch = s.kill_switch;
+        b.operator = operator;
+        b.latched = s.latched;
+        b.cooldown_until_ns = s.cooldown_until_ns;
+        b.consecutive_losses = s.consecutive_losses;
+        b.equity_peak = Money(s.equity_peak);
+        b.day = s.day;
+        b.day_start_equity = Money(s.day_start_equity);
+        let (derived, hold) = b.derive();
+        if derived != recorded {
+            return Err(SnapshotError::Inconsistent { recorded, derived });
+        }
+        b.state = derived;
+        b.hold = hold;
+        *self = b;
+        Ok(())
+    }
+}
