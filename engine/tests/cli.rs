@@ -44,7 +44,8 @@ fn a_bad_config_lists_every_problem_with_key_and_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     let file = path.display().to_string();
     for needle in [
-        "5 problems",
+        "6 problems",
+        "strategy.config: no such file",
         "replay.captures[1]: no such file",
         "pipeline.ring_capacity: expected a power of two, found 1000",
         "pipeline.wait_strategy",

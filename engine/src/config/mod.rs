@@ -152,6 +152,8 @@ pub struct EngineConfig {
     pub report: ReportConfig,
     /// `[features]`: the feature vector the hot thread computes per symbol.
     pub features: FeatureConfig,
+    /// `[strategy]`: what trades when `tickrail run` is given no `--plugin`.
+    pub strategy: StrategyConfig,
     /// `[model]`: the tree-ensemble model evaluated on the features.
     pub model: ModelConfig,
     /// `[risk]`: the risk gate's limits and breakers.
@@ -161,6 +163,30 @@ pub struct EngineConfig {
     /// `[journal]`: the audit journal.
     pub journal: crate::journal::JournalConfig,
 }
+
+/// Where the default strategy comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrategySource {
+    /// No orders: the engine's pass-through strategy (measures the tick path alone).
+    None,
+    /// A plugin linked into the engine (`"builtin:dummy"`), called through the C ABI like a
+    /// loaded one.
+    Builtin(String),
+    /// A plugin file (.so), hot-swapped when replaced.
+    File(PathBuf),
+}
+
+/// `[strategy]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrategyConfig {
+    /// The plugin.
+    pub plugin: StrategySource,
+    /// Its configuration file (handed to `create`), if any.
+    pub config: Option<PathBuf>,
+}
+
+/// Plugins linked into the engine, by `builtin:` name.
+pub const BUILTIN_PLUGINS: &[&str] = &["dummy"];
 
 /// `[model]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,6 +407,34 @@ impl EngineConfig {
 
         let report = ReportConfig { dir: base.join(r.string("report.dir")) };
         let features = read_features(&mut r);
+        let plugin = match r.string("strategy.plugin").as_str() {
+            "" | "none" => StrategySource::None,
+            b if b.starts_with("builtin:") => {
+                let name = &b["builtin:".len()..];
+                if !BUILTIN_PLUGINS.contains(&name) {
+                    r.issue(
+                        "strategy.plugin",
+                        format!(
+                            "no built-in plugin {name:?}; built in: {}",
+                            BUILTIN_PLUGINS.join(", ")
+                        ),
+                    );
+                }
+                StrategySource::Builtin(name.to_string())
+            }
+            p => StrategySource::File(base.join(p)),
+        };
+        let strategy = StrategyConfig {
+            plugin,
+            config: Some(r.string("strategy.config"))
+                .filter(|p| !p.is_empty())
+                .map(|p| base.join(p)),
+        };
+        if let Some(p) = &strategy.config {
+            if !p.is_file() {
+                r.issue("strategy.config", format!("no such file: {}", p.display()));
+            }
+        }
         let model = ModelConfig {
             path: Some(r.string("model.path")).filter(|p| !p.is_empty()).map(|p| base.join(p)),
         };
@@ -399,6 +453,7 @@ impl EngineConfig {
             pipeline,
             report,
             features,
+            strategy,
             model,
             risk,
             paper,

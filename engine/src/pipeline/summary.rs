@@ -55,6 +55,26 @@ impl RunOutcome {
         report
             .sections
             .insert("features".into(), serde_json::json!({ "candles_closed": self.candles }));
+        report.sections.insert(
+            "output_ring".into(),
+            serde_json::json!({ "waits": self.hot.output_waits, "progress_dropped": self.hot.output_dropped }),
+        );
+        for (k, v) in &self.trading_report {
+            report.sections.insert(k.clone(), v.clone());
+        }
+        report.sections.insert(
+            "journal".into(),
+            serde_json::json!({
+                "dir": self.journal_dir.display().to_string(),
+                "records_this_run": self.ops.journaled,
+                "durable_seq": self.ops.durable_seq,
+                "error": self.ops.journal_error,
+                "recovered": {
+                    "records": self.recovery.records, "fills": self.recovery.fills,
+                    "sessions": self.recovery.sessions, "truncated_bytes": self.recovery.truncated_bytes,
+                },
+            }),
+        );
         if let Some(r) = &self.replay {
             report.sections.insert(
                 "replay".into(),

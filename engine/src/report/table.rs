@@ -87,10 +87,22 @@ pub fn render_table(report: &RunReport) -> String {
 
     latency_table(&mut out, report);
 
+    // Plain values (orders, fills, fees…) together; tables each under their own title.
+    let mut plain = Vec::new();
     for (name, value) in &report.sections {
-        let mut rows = Vec::new();
-        flatten(value, String::new(), &mut rows);
-        block(&mut out, Some(name), &rows);
+        if !value.is_object() && !value.is_array() {
+            flatten(value, name.clone(), &mut plain);
+        }
+    }
+    if !plain.is_empty() {
+        block(&mut out, Some("trading"), &plain);
+    }
+    for (name, value) in &report.sections {
+        if value.is_object() || value.is_array() {
+            let mut rows = Vec::new();
+            flatten(value, String::new(), &mut rows);
+            block(&mut out, Some(name), &rows);
+        }
     }
     out
 }

@@ -28,7 +28,7 @@ pub struct BacktestArgs {
     /// Candle files (.feather, .json[.gz], .csv[.gz]; one pair each, named like BTC_USDT-5m.feather).
     #[arg(long, num_args = 1.., value_name = "FILE")]
     candles: Vec<PathBuf>,
-    /// Strategy plugin (.so). Without one the engine's pass-through strategy runs (no orders).
+    /// Strategy plugin (.so) instead of the configured `[strategy]`.
     #[arg(long, value_name = "PATH")]
     plugin: Option<PathBuf>,
     /// Configuration file handed to the plugin's `create`.
@@ -65,7 +65,12 @@ pub fn main(a: BacktestArgs) -> anyhow::Result<ExitCode> {
     let out_dir = json_path.parent().map(Path::to_path_buf).unwrap_or_default();
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     match &a.plugin {
-        None => go(&a, &cfg, &input, &json_path, &out_dir, tickrail_engine::strategy::PassThrough),
+        None => match crate::plugin::configured_strategy(&cfg)? {
+            None => {
+                go(&a, &cfg, &input, &json_path, &out_dir, tickrail_engine::strategy::PassThrough)
+            }
+            Some(s) => go(&a, &cfg, &input, &json_path, &out_dir, s),
+        },
         Some(p) => {
             let strategy = load_strategy(p, a.plugin_config.as_deref())?;
             go(&a, &cfg, &input, &json_path, &out_dir, strategy)

@@ -133,3 +133,33 @@ pub fn load_strategy(
     lib.create(&config, tickrail_engine::plugin::PluginOptions::default())
         .with_context(|| format!("creating the strategy of {}", path.display()))
 }
+
+/// The strategy `[strategy]` names, for runs without `--plugin`: `None` for the pass-through,
+/// a linked built-in, or a plugin file loaded without a watcher.
+pub fn configured_strategy(
+    cfg: &tickrail_engine::config::EngineConfig,
+) -> anyhow::Result<Option<tickrail_engine::plugin::Plugin>> {
+    use tickrail_engine::config::StrategySource;
+    let s = &cfg.strategy;
+    match &s.plugin {
+        StrategySource::None => Ok(None),
+        StrategySource::File(p) => load_strategy(p, s.config.as_deref()).map(Some),
+        StrategySource::Builtin(name) => {
+            let vtable = match name.as_str() {
+                "dummy" => &tickrail_plugin_dummy::TICKRAIL_VTABLE,
+                other => anyhow::bail!("no built-in plugin {other:?}"),
+            };
+            let config = match &s.config {
+                Some(p) => std::fs::read(p)
+                    .with_context(|| format!("reading plugin config {}", p.display()))?,
+                None => Vec::new(),
+            };
+            let lib = tickrail_engine::plugin::Library::linked(vtable)
+                .with_context(|| format!("built-in plugin {name}"))?;
+            let plugin = lib
+                .create(&config, tickrail_engine::plugin::PluginOptions::default())
+                .with_context(|| format!("creating the built-in {name} strategy"))?;
+            Ok(Some(plugin))
+        }
+    }
+}

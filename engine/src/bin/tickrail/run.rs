@@ -33,8 +33,9 @@ pub struct RunArgs {
     /// Run for this long (`30s`, `5m`, `48h`; the embedded replay loops), then drain and report.
     #[arg(long, value_name = "S", value_parser = parse_duration)]
     duration: Option<std::time::Duration>,
-    /// Trade with this strategy plugin (a .so built against tickrail's C ABI). Replacing the file
-    /// while the engine runs (write a temp file, rename it over) hot-swaps it between two ticks.
+    /// Trade with this strategy plugin (a .so built against tickrail's C ABI) instead of the
+    /// configured `[strategy]`. Replacing the file while the engine runs (write a temp file,
+    /// rename it over) hot-swaps it between two ticks.
     #[arg(long, value_name = "PATH")]
     plugin: Option<PathBuf>,
     /// Configuration file handed to the plugin's `create` (its format is the plugin's own).
@@ -64,7 +65,12 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let opts = RunOptions { url: a.url.clone(), max_messages: a.max_ticks, duration: a.duration };
     let (outcome, plugin_watch) = match &a.plugin {
-        None => (pipeline::run(&cfg, &opts, stop).context("running the pipeline")?, None),
+        None => match crate::plugin::configured_strategy(&cfg)? {
+            None => (pipeline::run(&cfg, &opts, stop).context("running the pipeline")?, None),
+            Some(p) => {
+                (pipeline::run_with(&cfg, &opts, stop, p).context("running the pipeline")?, None)
+            }
+        },
         Some(path) => {
             let config = match &a.plugin_config {
                 Some(p) => std::fs::read(p)
