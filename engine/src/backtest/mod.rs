@@ -30,6 +30,8 @@ use crate::strategy::Strategy;
 pub enum Input {
     /// Capture files (`<recv_ns> <message>` lines, gzip or plain).
     Captures(Vec<PathBuf>),
+    /// Captures already loaded (benchmarks: loading is not the backtest).
+    Loaded(std::sync::Arc<capture::Capture>),
     /// Candle files (`.feather`, `.json[.gz]`, `.csv[.gz]`), one symbol each, named like
     /// `BTC_USDT-5m.feather`.
     Candles(Vec<PathBuf>),
@@ -139,47 +141,9 @@ pub fn run<S: Strategy>(
     match input {
         Input::Captures(paths) => {
             let cap = capture::load(paths)?;
-            let symbols = cfg.symbols();
-            let depth: Vec<u16> = if cfg.feed.streams.iter().any(|s| s.starts_with("depth")) {
-                symbols.iter().map(|(id, _)| id).collect()
-            } else {
-                Vec::new()
-            };
-            let subscribed = cfg.stream_names();
-            let mut norm = Normalizer::new(
-                symbols.clone(),
-                &depth,
-                cfg.feed.book_levels,
-                cfg.feed.max_frame_bytes,
-            );
-            let mut snaps = cap.snapshots.iter().peekable();
-            let total = cap.messages.len() as u64;
-            t_run = std::time::Instant::now();
-            for (i, m) in cap.messages.iter().enumerate() {
-                if i % 65_536 == 0 {
-                    progress(i as u64, total);
-                }
-                // Only what a live run subscribes to (the replay server sends nothing else).
-                if !subscribed.iter().any(|s| s.eq_ignore_ascii_case(&m.stream)) {
-                    continue;
-                }
-                // Recorded snapshots become available at their receive time.
-                while let Some(s) = snaps.next_if(|s| s.recv_ns <= m.recv_ns) {
-                    let Some(id) = symbols.id_of(s.symbol.as_bytes()) else { continue };
-                    if norm.books_needing_snapshot().any(|b| b == id) {
-                        let mut body = s.body.clone().into_bytes();
-                        if let Ok(snap) = parse_snapshot(&mut body) {
-                            norm.apply_snapshot(id, &snap);
-                        }
-                    }
-                }
-                let (tick, _resync) = norm.on_text(m.text.as_bytes(), m.recv_ns, &mut feed);
-                if let Some(t) = tick {
-                    d.tick(&t);
-                }
-            }
-            progress(total, total);
+            t_run = capture_loop(cfg, &cap, &mut d, &mut feed, progress);
         }
+        Input::Loaded(cap) => t_run = capture_loop(cfg, cap, &mut d, &mut feed, progress),
         Input::Candles(paths) => {
             let ticks = candle_ticks(cfg, paths)?;
             let total = ticks.len() as u64;
@@ -207,6 +171,53 @@ pub fn run<S: Strategy>(
         strategy_faults: d.faults,
         run_time,
     })
+}
+
+/// Captured messages through the normaliser and the trader; returns when the tick loop started.
+fn capture_loop<S: Strategy, F: FnMut(&OutputEvent)>(
+    cfg: &EngineConfig,
+    cap: &capture::Capture,
+    d: &mut Driver<'_, S, F>,
+    feed: &mut FeedStats,
+    progress: &mut dyn FnMut(u64, u64),
+) -> std::time::Instant {
+    let symbols = cfg.symbols();
+    let depth: Vec<u16> = if cfg.feed.streams.iter().any(|s| s.starts_with("depth")) {
+        symbols.iter().map(|(id, _)| id).collect()
+    } else {
+        Vec::new()
+    };
+    let subscribed = cfg.stream_names();
+    let mut norm =
+        Normalizer::new(symbols.clone(), &depth, cfg.feed.book_levels, cfg.feed.max_frame_bytes);
+    let mut snaps = cap.snapshots.iter().peekable();
+    let total = cap.messages.len() as u64;
+    let t_run = std::time::Instant::now();
+    for (i, m) in cap.messages.iter().enumerate() {
+        if i % 65_536 == 0 {
+            progress(i as u64, total);
+        }
+        // Only what a live run subscribes to (the replay server sends nothing else).
+        if !subscribed.iter().any(|s| s.eq_ignore_ascii_case(&m.stream)) {
+            continue;
+        }
+        // Recorded snapshots become available at their receive time.
+        while let Some(s) = snaps.next_if(|s| s.recv_ns <= m.recv_ns) {
+            let Some(id) = symbols.id_of(s.symbol.as_bytes()) else { continue };
+            if norm.books_needing_snapshot().any(|b| b == id) {
+                let mut body = s.body.clone().into_bytes();
+                if let Ok(snap) = parse_snapshot(&mut body) {
+                    norm.apply_snapshot(id, &snap);
+                }
+            }
+        }
+        let (tick, _resync) = norm.on_text(m.text.as_bytes(), m.recv_ns, feed);
+        if let Some(t) = tick {
+            d.tick(&t);
+        }
+    }
+    progress(total, total);
+    t_run
 }
 
 /// Candle files as closed-kline ticks, merged in time order (stable: file order breaks ties).

@@ -158,6 +158,8 @@ pub struct EngineConfig {
     pub model: ModelConfig,
     /// `[risk]`: the risk gate's limits and breakers.
     pub risk: crate::risk::RiskConfig,
+    /// `risk.kill_switch_file`: while this file exists the kill switch is on (`None` = unused).
+    pub kill_switch_file: Option<PathBuf>,
     /// `[paper]`: dry-run execution.
     pub paper: crate::paper::PaperConfig,
     /// `[journal]`: the audit journal.
@@ -439,6 +441,8 @@ impl EngineConfig {
             path: Some(r.string("model.path")).filter(|p| !p.is_empty()).map(|p| base.join(p)),
         };
         let risk = crate::risk::RiskConfig::read(&mut r, &feed.symbols);
+        let kill_switch_file =
+            Some(r.string("risk.kill_switch_file")).filter(|p| !p.is_empty()).map(|p| base.join(p));
         let paper = crate::paper::PaperConfig::read(&mut r);
         let journal = crate::journal::config::read(&mut r, &base);
 
@@ -456,6 +460,7 @@ impl EngineConfig {
             strategy,
             model,
             risk,
+            kill_switch_file,
             paper,
             journal,
         })

@@ -211,11 +211,17 @@ pub struct RunHooks {
     /// Receives the hot thread's waker once the rings exist (a plugin swap controller wakes the
     /// parked hot thread with it).
     pub on_hot_waker: Option<Box<dyn FnOnce(Waker) + Send>>,
+    /// Receives the run's control flags (kill switch) once they exist: signal handlers and the
+    /// ops server set them; the hot thread applies them between ring batches.
+    pub on_controls: Option<Box<dyn FnOnce(Arc<Controls>) + Send>>,
 }
 
 impl std::fmt::Debug for RunHooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunHooks").field("on_hot_waker", &self.on_hot_waker.is_some()).finish()
+        f.debug_struct("RunHooks")
+            .field("on_hot_waker", &self.on_hot_waker.is_some())
+            .field("on_controls", &self.on_controls.is_some())
+            .finish()
     }
 }
 
@@ -336,6 +342,9 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     let journal_dir = cfg.journal.dir.clone();
 
     let controls = Arc::new(Controls::default());
+    if let Some(hook) = hooks.on_controls {
+        hook(controls.clone());
+    }
     let processed = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let hot_core = cfg.pipeline.hot_core;
     let symbol_names = cfg.feed.symbols.clone();

@@ -63,6 +63,7 @@ pub struct Trader<S> {
     stats: TraderStats,
     equity_peak: Money,
     max_drawdown: Money,
+    last_seq: u64,
 }
 
 impl<S: Strategy> Trader<S> {
@@ -88,6 +89,7 @@ impl<S: Strategy> Trader<S> {
             stats: TraderStats::default(),
             equity_peak: Money::ZERO,
             max_drawdown: Money::ZERO,
+            last_seq: 0,
         }
     }
 
@@ -125,7 +127,7 @@ impl<S: Strategy> Trader<S> {
     /// Sets the risk gate's kill switch (from a control request, a signal or a file).
     pub fn set_kill_switch(&mut self, on: bool, emit: &mut impl FnMut(OutputEvent)) {
         let t = self.risk.set_kill_switch(self.now_ns, on);
-        self.transition(0, t, emit);
+        self.transition(self.last_seq, t, emit);
     }
 
     /// One tick through every trading stage, each stage's time recorded into `lat`.
@@ -149,6 +151,7 @@ impl<S: Strategy> Trader<S> {
             self.now_ns = ts;
         }
         let now = self.now_ns;
+        self.last_seq = seq;
         if self.record_ticks {
             emit(OutputEvent::Tick { tick_seq: seq, tick: *tick });
         }

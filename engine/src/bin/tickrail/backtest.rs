@@ -192,6 +192,7 @@ fn go<S: Strategy>(
 fn input_names(input: &Input) -> Vec<String> {
     let paths = match input {
         Input::Captures(p) | Input::Candles(p) => p,
+        Input::Loaded(_) => return Vec::new(),
     };
     paths
         .iter()

@@ -64,6 +64,7 @@ impl HotPlugin {
             on_hot_waker: Some(Box::new(move |w| {
                 let _ = tx.send(w);
             })),
+            on_controls: None,
         };
         let stop = Arc::new(AtomicBool::new(false));
         let watch_stop = stop.clone();

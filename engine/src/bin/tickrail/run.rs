@@ -2,15 +2,16 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 
 use tickrail_engine::config::EngineConfig;
-use tickrail_engine::pipeline::{self, RunOptions};
+use tickrail_engine::pipeline::{self, Controls, RunHooks, RunOptions};
 use tickrail_engine::report;
+use tickrail_engine::strategy::PassThrough;
 use tickrail_engine::units::parse_duration;
 
 use crate::plugin::HotPlugin;
@@ -64,20 +65,24 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
     let opts = RunOptions { url: a.url.clone(), max_messages: a.max_ticks, duration: a.duration };
+    let on_controls = kill_switch_watch(cfg.kill_switch_file.clone())?;
     let (outcome, plugin_watch) = match &a.plugin {
-        None => match crate::plugin::configured_strategy(&cfg)? {
-            None => (pipeline::run(&cfg, &opts, stop).context("running the pipeline")?, None),
-            Some(p) => {
-                (pipeline::run_with(&cfg, &opts, stop, p).context("running the pipeline")?, None)
-            }
-        },
+        None => {
+            let hooks = RunHooks { on_controls: Some(on_controls), ..RunHooks::default() };
+            let outcome = match crate::plugin::configured_strategy(&cfg)? {
+                None => pipeline::run_with_hooks(&cfg, &opts, stop, PassThrough, hooks),
+                Some(p) => pipeline::run_with_hooks(&cfg, &opts, stop, p, hooks),
+            };
+            (outcome.context("running the pipeline")?, None)
+        }
         Some(path) => {
             let config = match &a.plugin_config {
                 Some(p) => std::fs::read(p)
                     .with_context(|| format!("reading plugin config {}", p.display()))?,
                 None => Vec::new(),
             };
-            let (slot, hooks, watch) = HotPlugin::start(path, config)?.into_parts();
+            let (slot, mut hooks, watch) = HotPlugin::start(path, config)?.into_parts();
+            hooks.on_controls = Some(on_controls);
             let outcome = pipeline::run_with_hooks(&cfg, &opts, stop, slot, hooks)
                 .context("running the pipeline")?;
             (outcome, Some(watch))
@@ -106,4 +111,50 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The kill switch from outside the process: SIGUSR1 turns it on, SIGUSR2 off, and while
+/// `file` exists it is on (its removal turns it off). Polled every 100 ms on a small thread.
+fn kill_switch_watch(
+    file: Option<PathBuf>,
+) -> anyhow::Result<Box<dyn FnOnce(Arc<Controls>) + Send>> {
+    let on = Arc::new(AtomicBool::new(false));
+    let off = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, on.clone())
+        .context("installing the SIGUSR1 handler")?;
+    signal_hook::flag::register(signal_hook::consts::SIGUSR2, off.clone())
+        .context("installing the SIGUSR2 handler")?;
+    Ok(Box::new(move |controls: Arc<Controls>| {
+        let spawned =
+            std::thread::Builder::new().name("tickrail-kill-switch".into()).spawn(move || {
+                let mut file_was = false;
+                loop {
+                    if on.swap(false, Ordering::Relaxed) {
+                        eprintln!("tickrail: SIGUSR1: kill switch on");
+                        controls.kill_switch.store(true, Ordering::Relaxed);
+                    }
+                    if off.swap(false, Ordering::Relaxed) {
+                        eprintln!("tickrail: SIGUSR2: kill switch off");
+                        controls.kill_switch.store(false, Ordering::Relaxed);
+                    }
+                    if let Some(f) = &file {
+                        let exists = f.exists();
+                        if exists != file_was {
+                            eprintln!(
+                                "tickrail: {} {}: kill switch {}",
+                                f.display(),
+                                if exists { "appeared" } else { "removed" },
+                                if exists { "on" } else { "off" }
+                            );
+                            controls.kill_switch.store(exists, Ordering::Relaxed);
+                            file_was = exists;
+                        }
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("tickrail: kill-switch watcher not started: {e}");
+        }
+    }))
 }
