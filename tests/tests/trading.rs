@@ -212,3 +212,47 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     assert!(sessions >= KILLS / 2, "{sessions} of {KILLS} runs started");
     assert!(fills_seen > 0, "the runs traded");
 }
+
+#[test]
+fn a_candle_backtest_decides_at_candle_closes() {
+    let Some(data) =
+        tickrail_tests::shared_data_or_skip("a_candle_backtest_decides_at_candle_closes")
+    else {
+        return;
+    };
+    let cfg = config_with(&[]);
+    let path = data.join("candles/freqtrade-format/BTC_USDT-5m.feather");
+    let mut trader = pipeline::build_trader(&cfg, dummy(DUMMY_CONFIG), None, false).unwrap();
+    let mut events = Vec::new();
+    let out = backtest::run(
+        &cfg,
+        &Input::Candles(vec![path.clone()]),
+        &mut trader,
+        300_000_000_000,
+        |ev| events.extend(audit::record_of(ev)),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(out.ticks > 10_000, "{} candles", out.ticks);
+    assert_eq!(out.feed.received, out.ticks);
+    let mut opens: Vec<i64> = tickrail_data::read_candles(&path)
+        .unwrap()
+        .candles
+        .iter()
+        .map(|c| c.open_time_ms)
+        .collect();
+    opens.sort_unstable();
+    let orders: Vec<(i64, u64)> = events
+        .iter()
+        .filter_map(|(ts, r)| match r {
+            Record::Order { tick_seq, .. } => Some((*ts, *tick_seq)),
+            _ => None,
+        })
+        .collect();
+    assert!(!orders.is_empty(), "the dummy plugin traded");
+    // Each decision is taken at its candle's close (open + 5 minutes), not its open.
+    for (ts, seq) in &orders {
+        assert_eq!(*ts, (opens[*seq as usize] + 300_000) * 1_000_000, "order on tick {seq}");
+    }
+    assert!(out.summary.trades > 0 && out.summary.samples > 0);
+}

@@ -40,9 +40,10 @@ pub struct BacktestArgs {
     /// Write the JSON report here (the equity curve SVG and the journal go beside it).
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Equity-curve sampling period in seconds of trading time (Sharpe/Sortino use it).
-    #[arg(long, default_value_t = 60.0, value_name = "S")]
-    sample_s: f64,
+    /// Equity-curve sampling period in seconds of trading time (Sharpe/Sortino use it); default
+    /// 60 for captures, the features timeframe (one sample per candle) for candles.
+    #[arg(long, value_name = "S")]
+    sample_s: Option<f64>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -50,8 +51,8 @@ pub struct BacktestArgs {
 
 pub fn main(a: BacktestArgs) -> anyhow::Result<ExitCode> {
     let cfg = EngineConfig::load(&a.config)?;
-    if !(a.sample_s.is_finite() && a.sample_s > 0.0) {
-        anyhow::bail!("--sample-s: expected a number of seconds > 0, got {}", a.sample_s);
+    if let Some(s) = a.sample_s.filter(|s| !(s.is_finite() && *s > 0.0)) {
+        anyhow::bail!("--sample-s: expected a number of seconds > 0, got {s}");
     }
     let input = if a.capture.is_empty() {
         Input::Candles(a.candles.clone())
@@ -130,7 +131,7 @@ fn go<S: Strategy>(
         cfg,
         input,
         &mut trader,
-        (a.sample_s * 1e9) as i64,
+        sample_ns(a, cfg, input),
         |ev| {
             if let Some((ts, rec)) = audit::record_of(ev) {
                 if let Err(e) = journal.append(ts, &rec) {
@@ -198,4 +199,14 @@ fn input_names(input: &Input) -> Vec<String> {
         .iter()
         .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
         .collect()
+}
+
+fn sample_ns(a: &BacktestArgs, cfg: &EngineConfig, input: &Input) -> i64 {
+    match (a.sample_s, input) {
+        (Some(s), _) => (s * 1e9) as i64,
+        (None, Input::Candles(_)) => {
+            cfg.features.timeframe().map_or(60_000_000_000, |t| t.as_ms() * 1_000_000)
+        }
+        (None, _) => 60_000_000_000,
+    }
 }
