@@ -8,11 +8,12 @@
 //! **The panic hook.** Rust's default hook prints the message and, with `RUST_BACKTRACE` set,
 //! captures and symbolises a backtrace: that stalled a hot thread for 380 ms. The first `create` or
 //! `restore` therefore installs a cheap hook: it records `message at file:line` for `last_error`
-//! (an allocation, on the panic path only) and writes that one line to stderr; no backtrace, and it
-//! chains to no other hook. A hook is global to one copy of `std`: a cdylib plugin carries its own
-//! `std`, so the hook covers that plugin's panics only and leaves the host's hook alone. A plugin
-//! linked into the host as an rlib (tests, benches) shares the host's `std`, so the cheap hook then
-//! replaces the process-wide one: every later panic prints that one line, without a backtrace.
+//! (an allocation, on the panic path only) and writes that one line to stderr; no backtrace. It
+//! handles only panics raised inside an exported call (a thread-local flag set around each call);
+//! any other panic goes to the hook installed before. A hook is global to one copy of `std`: a
+//! cdylib plugin carries its own `std`, so its hook sees that plugin's panics only. A plugin linked
+//! into the host as an rlib (the engine's built-in strategies, tests, benches) shares the host's
+//! `std`, and the flag keeps the host's own panics reported by the host's hook.
 //!
 //! ```
 //! use std::ffi::CStr;
@@ -47,7 +48,7 @@
 #![allow(unsafe_code)] // the exported functions dereference the host's raw pointers.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_void, CStr};
 use std::fmt;
 use std::io::Write;
@@ -293,14 +294,22 @@ macro_rules! export_strategy {
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+    /// Set while this thread is inside an exported call: the hook handles only those panics.
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
 }
 
 static HOOK: Once = Once::new();
 
-/// Installs the cheap panic hook (see the module docs) once per copy of `std`.
+/// Installs the cheap panic hook (see the module docs) once per copy of `std`. Panics outside an
+/// exported call (a plugin linked into a host binary shares the host's `std`) go to the hook
+/// that was installed before.
 pub fn install_panic_hook() {
     HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_CALL.with(Cell::get) {
+                return previous(info);
+            }
             let msg = info
                 .payload()
                 .downcast_ref::<&str>()
@@ -329,7 +338,10 @@ fn set_last_error(msg: impl Into<String>) {
 /// Runs `f` with panics caught; maps the outcome to a status.
 #[inline(always)]
 fn guarded(f: impl FnOnce() -> Result<(), StrategyError>) -> RawStatus {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let outer = IN_CALL.with(|c| c.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_CALL.with(|c| c.set(outer));
+    match result {
         Ok(Ok(())) => Status::Ok.raw(),
         Ok(Err(e)) => fail(e),
         Err(payload) => {

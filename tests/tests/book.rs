@@ -6,8 +6,6 @@
 //! the very same update. Steady-state parsing and book updates allocate nothing (counted per
 //! thread by the allocator below).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -18,41 +16,10 @@ use tickrail_engine::book::{DepthOutcome, DepthSync};
 use tickrail_engine::parse::{parse_snapshot, Message, Parser, Snapshot};
 use tickrail_engine::sequence::{SeqCheck, TradeSeq};
 use tickrail_engine::symbols::Symbols;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The system allocator, counting allocations made by the current thread.
-struct Counting;
-
-// SAFETY: every call is forwarded unchanged to `System`; the counter is a const-initialised
-// thread-local `Cell` without a destructor, so touching it never allocates or re-enters.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` through `alloc`/`realloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: as for `dealloc`, and the caller upholds `realloc`'s size contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use tickrail_tests::alloc::{allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// The lines of a gzip file.
 fn gz_lines(path: &Path) -> Vec<String> {
