@@ -77,7 +77,7 @@ fn session(
         cfg.features = FeatureConfig::default_set();
         let mut trader = pipeline::build_trader(&cfg, PassThrough, None, false).unwrap();
         let controls = hot::Controls::default();
-        hot::run(cons, &mut trader, out_prod, &controls, &AtomicU64::new(0))
+        hot::run(cons, &mut trader, out_prod, &controls, &AtomicU64::new(0), None)
     });
     pin(0);
     let mut p = Path_::new();

@@ -40,6 +40,7 @@ pub mod journal;
 pub mod latency;
 pub mod model;
 pub mod money;
+pub mod ops;
 pub mod paper;
 pub mod parse;
 pub mod pipeline;

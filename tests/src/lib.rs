@@ -41,6 +41,8 @@ pub fn config_with(replacements: &[(&str, &str)]) -> EngineConfig {
     let mut cfg = EngineConfig::from_toml_str(&text, &workspace().join("config/engine.toml"))
         .expect("valid config");
     cfg.journal.dir = fresh_journal_dir();
+    // Tests run side by side: the ops server only where a test asks for it (on port 0).
+    cfg.ops.enabled = false;
     cfg
 }
 

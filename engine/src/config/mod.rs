@@ -164,6 +164,8 @@ pub struct EngineConfig {
     pub paper: crate::paper::PaperConfig,
     /// `[journal]`: the audit journal.
     pub journal: crate::journal::JournalConfig,
+    /// `[ops]`: the metrics, health and control server.
+    pub ops: crate::ops::OpsConfig,
 }
 
 /// Where the default strategy comes from.
@@ -445,6 +447,7 @@ impl EngineConfig {
             Some(r.string("risk.kill_switch_file")).filter(|p| !p.is_empty()).map(|p| base.join(p));
         let paper = crate::paper::PaperConfig::read(&mut r);
         let journal = crate::journal::config::read(&mut r, &base);
+        let ops = crate::ops::config::read(&mut r, &base);
 
         let issues = r.finish();
         if !issues.is_empty() {
@@ -463,6 +466,7 @@ impl EngineConfig {
             kill_switch_file,
             paper,
             journal,
+            ops,
         })
     }
 

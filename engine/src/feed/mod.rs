@@ -142,6 +142,7 @@ pub struct Feed {
     latency: LatencyRecorder,
     stop: Arc<AtomicBool>,
     last_error: Option<String>,
+    metrics: Option<Arc<crate::ops::EngineMetrics>>,
 }
 
 impl std::fmt::Debug for Feed {
@@ -169,8 +170,31 @@ impl Feed {
             latency: LatencyRecorder::new(),
             stop,
             last_error: None,
+            metrics: None,
             settings,
         }
+    }
+
+    /// Publishes the feed's counters to the ops server's metrics (every 1,024 frames, on every
+    /// connection change and when the socket is idle).
+    pub fn with_metrics(mut self, metrics: Arc<crate::ops::EngineMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Copies the counters into the metrics: a few relaxed atomic stores.
+    fn publish_metrics(&self, connected: bool) {
+        let Some(m) = &self.metrics else { return };
+        let f = &self.stats;
+        m.ticks_received.set_total(f.received);
+        for r in crate::reject::Reject::ALL {
+            m.ticks_rejected.set_total(r as usize, f.rejected.get(r));
+        }
+        m.feed_connected.set(i64::from(connected));
+        m.feed_reconnects.set_total(f.reconnects);
+        m.feed_gaps.set_total(f.gaps);
+        m.feed_stale.set_total(f.stale);
+        m.ring_full.set_total(crate::ops::Ring::Input as usize, self.producer.full_events());
     }
 
     /// Runs until the capture ends, a limit is reached or `stop` is set. Dropping the producer at
@@ -197,12 +221,16 @@ impl Feed {
                     self.stats.connects += 1;
                     backoff.reset();
                     self.norm.reset_books();
+                    self.publish_metrics(true);
                     match self.serve(&mut conn) {
                         ConnEnd::Stop(r) => {
                             conn.close();
                             break r;
                         }
-                        ConnEnd::Reconnect(why) => self.last_error = Some(why),
+                        ConnEnd::Reconnect(why) => {
+                            self.last_error = Some(why);
+                            self.publish_metrics(false);
+                        }
                     }
                 }
                 Err(e) => {
@@ -216,6 +244,7 @@ impl Feed {
             }
         };
         self.stats.ring_full = self.producer.full_events();
+        self.publish_metrics(false);
         FeedOutcome { stats: self.stats, latency: self.latency, stop, last_error: self.last_error }
     }
 
@@ -282,6 +311,12 @@ impl Feed {
                     last_msg = Instant::now();
                     idle_spins = 0;
                     let resync = self.on_text(bytes, ts_recv);
+                    if let Some(m) = &self.metrics {
+                        m.feed_last_message.touch(ts_recv);
+                        if self.stats.received.is_multiple_of(1024) {
+                            self.publish_metrics(true);
+                        }
+                    }
                     if resync {
                         self.stats.book_resyncs += 1;
                         self.sync_books();
@@ -294,6 +329,9 @@ impl Feed {
                     self.stats.pings += 1;
                 }
                 Event::Idle => {
+                    if idle_spins == 64 {
+                        self.publish_metrics(true);
+                    }
                     let silent = last_msg.elapsed();
                     if silent >= self.settings.stale_after {
                         self.stats.stale += 1;

@@ -91,7 +91,8 @@ impl Gauge {
 
     /// Adds `d` (a compare-and-swap loop; prefer [`set`](Self::set) on the hot path).
     pub fn add(&self, d: f64) {
-        let _ = self.0 .0.fetch_update(Relaxed, Relaxed, |b| Some((f64::from_bits(b) + d).to_bits()));
+        let _ =
+            self.0 .0.fetch_update(Relaxed, Relaxed, |b| Some((f64::from_bits(b) + d).to_bits()));
     }
 
     /// The current value.

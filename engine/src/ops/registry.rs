@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use super::exposition;
 use super::metrics::{
-    Counter, CounterVec, Gauge, GaugeVec, Info, InfoCell, IntGauge, IntGaugeVec, Labelled,
-    Summary, SummaryVec, Timestamp,
+    Counter, CounterVec, Gauge, GaugeVec, Info, InfoCell, IntGauge, IntGaugeVec, Labelled, Summary,
+    SummaryVec, Timestamp,
 };
 
 /// A family could not be registered. Names the family and what is wrong with it.
@@ -209,7 +209,10 @@ impl Registry {
             });
         }
         if values.is_empty() {
-            return Err(RegistryError::LabelValues { name: name.to_string(), value: String::new() });
+            return Err(RegistryError::LabelValues {
+                name: name.to_string(),
+                value: String::new(),
+            });
         }
         let mut seen = BTreeSet::new();
         for v in values {
@@ -229,15 +232,16 @@ impl Registry {
             self.taken.insert(format!("{name}_sum"));
             self.taken.insert(format!("{name}_count"));
         }
-        self.families.push(Family {
-            name: name.to_string(),
-            help: help.to_string(),
-            kind,
-            series,
-        });
+        self.families.push(Family { name: name.to_string(), help: help.to_string(), kind, series });
     }
 
-    fn single(&mut self, name: &str, help: &str, kind: Kind, source: Source) -> Result<(), RegistryError> {
+    fn single(
+        &mut self,
+        name: &str,
+        help: &str,
+        kind: Kind,
+        source: Source,
+    ) -> Result<(), RegistryError> {
         self.check(name, kind)?;
         self.push(name, help, kind, vec![Series { labels: Vec::new(), source }]);
         Ok(())
@@ -356,9 +360,11 @@ impl Registry {
         labels: [&str; N],
     ) -> Result<Info<N>, RegistryError> {
         self.check(name, Kind::Gauge)?;
-        if let Some(bad) = labels.iter().enumerate().find_map(|(i, l)| {
-            (!label_ok(l) || labels[..i].contains(l)).then_some(*l)
-        }) {
+        if let Some(bad) = labels
+            .iter()
+            .enumerate()
+            .find_map(|(i, l)| (!label_ok(l) || labels[..i].contains(l)).then_some(*l))
+        {
             return Err(RegistryError::InvalidLabel {
                 name: name.to_string(),
                 label: bad.to_string(),
@@ -425,7 +431,11 @@ impl Registry {
     /// elsewhere).
     pub fn process_metrics(&mut self, prefix: &str) -> Result<(), RegistryError> {
         let fields = [
-            ("process_resident_memory_bytes", "Resident set size of the process.", ProcField::ResidentBytes),
+            (
+                "process_resident_memory_bytes",
+                "Resident set size of the process.",
+                ProcField::ResidentBytes,
+            ),
             ("process_open_fds", "Open file descriptors of the process.", ProcField::OpenFds),
             ("process_threads", "Threads of the process.", ProcField::Threads),
         ];
@@ -448,10 +458,19 @@ mod tests {
             r.counter("a_total", "").err(),
             Some(RegistryError::Duplicate { name: "a_total".into() })
         );
-        assert_eq!(r.counter("b", "").err(), Some(RegistryError::CounterSuffix { name: "b".into() }));
-        assert_eq!(r.gauge("c_total", "").err(), Some(RegistryError::NotACounter { name: "c_total".into() }));
+        assert_eq!(
+            r.counter("b", "").err(),
+            Some(RegistryError::CounterSuffix { name: "b".into() })
+        );
+        assert_eq!(
+            r.gauge("c_total", "").err(),
+            Some(RegistryError::NotACounter { name: "c_total".into() })
+        );
         assert_eq!(r.gauge("9x", "").err(), Some(RegistryError::InvalidName { name: "9x".into() }));
-        assert_eq!(r.gauge("a-b", "").err(), Some(RegistryError::InvalidName { name: "a-b".into() }));
+        assert_eq!(
+            r.gauge("a-b", "").err(),
+            Some(RegistryError::InvalidName { name: "a-b".into() })
+        );
         assert!(r.gauge("ns:x_y", "").is_ok());
         // A summary claims its _sum and _count series.
         assert!(r.gauge("lat_sum", "").is_ok());
@@ -469,7 +488,10 @@ mod tests {
         let mut r = Registry::new();
         for bad in ["quantile", "le", "__x", "1a", "a b", ""] {
             assert!(
-                matches!(r.counter_vec("x_total", "", bad, &["v"]), Err(RegistryError::InvalidLabel { .. })),
+                matches!(
+                    r.counter_vec("x_total", "", bad, &["v"]),
+                    Err(RegistryError::InvalidLabel { .. })
+                ),
                 "{bad:?}"
             );
         }

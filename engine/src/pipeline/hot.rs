@@ -6,6 +6,9 @@
 //! looks at the control flags (kill switch) and lets the strategy swap.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::ops::{ControlCommand, ControlRequest, EngineMetrics};
 
 use crate::clock;
 use crate::latency::{LatencyRecorder, Stage};
@@ -24,6 +27,16 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 pub struct Controls {
     /// The kill switch as the operator (or a journal failure) wants it.
     pub kill_switch: AtomicBool,
+}
+
+/// The ops server's side of the hot thread: gauges it refreshes and commands it answers, both
+/// between ring batches.
+#[derive(Debug)]
+pub struct OpsLink {
+    /// Metric handles (relaxed atomics).
+    pub metrics: Arc<EngineMetrics>,
+    /// Control requests from `POST /control/...`.
+    pub control: crossbeam_channel::Receiver<ControlCommand>,
 }
 
 /// Counters of the hot thread.
@@ -61,6 +74,7 @@ pub fn run<S: Strategy>(
     mut output: Producer<OutputEvent>,
     controls: &Controls,
     processed: &AtomicU64,
+    ops: Option<&OpsLink>,
 ) -> HotOutcome {
     let mut stats = HotStats::default();
     let mut latency = LatencyRecorder::new();
@@ -98,6 +112,11 @@ pub fn run<S: Strategy>(
         if r.is_err() {
             break;
         }
+        if let Some(link) = ops {
+            let mut emit = |e: OutputEvent| must_emit(&mut output, &mut stats.output_waits, e);
+            serve_ops(link, trader, controls, &mut emit);
+            link.metrics.ticks_processed.set_total(stats.processed);
+        }
         let kill = controls.kill_switch.load(Ordering::Relaxed);
         if kill != trader.risk.kill_switch() {
             let mut emit = |e: OutputEvent| must_emit(&mut output, &mut stats.output_waits, e);
@@ -127,4 +146,52 @@ fn must_emit(out: &mut Producer<OutputEvent>, waits: &mut u64, ev: OutputEvent) 
     }
     *waits += 1;
     out.publish(|e| *e = ev);
+}
+
+/// Between batches: answers control commands and refreshes the trading gauges.
+fn serve_ops<S: Strategy>(
+    link: &OpsLink,
+    trader: &mut Trader<S>,
+    controls: &Controls,
+    emit: &mut impl FnMut(OutputEvent),
+) {
+    for cmd in link.control.try_iter() {
+        if cmd.expired() {
+            continue;
+        }
+        let answer = match cmd.request() {
+            ControlRequest::KillSwitch { on } => {
+                controls.kill_switch.store(on, Ordering::Relaxed);
+                trader.set_kill_switch(on, emit);
+                Ok(format!("kill switch {}", if on { "on" } else { "off" }))
+            }
+            ControlRequest::SetState(state) => {
+                trader.request_state(state, emit);
+                Ok(format!("state {} (requested {})", trader.risk.state(), state))
+            }
+            ControlRequest::ReloadPlugin | ControlRequest::ReloadModel => Err(format!(
+                "{}: reloads follow the watched plugin file in this build (replace the file)",
+                cmd.request().name()
+            )),
+        };
+        cmd.answer(answer);
+    }
+    let m = &link.metrics;
+    let acc = trader.paper.account();
+    m.orders.set_total(trader.stats().orders);
+    m.fills.set_total(trader.stats().fills);
+    for (i, n) in trader.risk.refused().iter().enumerate() {
+        m.refusals.set_total(i, *n);
+    }
+    for (i, p) in acc.positions().iter().enumerate() {
+        m.position.set(i, p.qty as f64 / 1e8);
+    }
+    m.pnl_realized.set(acc.realized().to_f64());
+    m.pnl_unrealized.set(acc.unrealized().to_f64());
+    let equity = acc.equity();
+    m.equity.set(equity.to_f64());
+    let peak = trader.equity_peak().max(equity);
+    m.drawdown.set(if peak.0 > 0 { (peak - equity).to_f64() / peak.to_f64() } else { 0.0 });
+    m.set_risk_state(trader.risk.state());
+    m.kill_switch.set(i64::from(trader.risk.kill_switch()));
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 pub use event::{InputEvent, OutputEvent};
 pub use features_stage::FeatureStage;
-pub use hot::{Controls, HotOutcome, HotStats};
+pub use hot::{Controls, HotOutcome, HotStats, OpsLink};
 pub use model_stage::ModelStage;
 pub use trader::{Trader, TraderStats};
 pub use trading_report::{backtest_report, render_backtest, trading_sections};
@@ -83,6 +83,9 @@ pub enum RunError {
     /// The journal does not fold back into a consistent state.
     #[error("journal recovery: {0}")]
     Recovery(#[from] crate::recovery::RecoveryError),
+    /// The ops server could not start.
+    #[error("ops server: {0}")]
+    Ops(String),
     /// The journal's last risk state cannot be restored.
     #[error("journal recovery: {0}")]
     RiskSnapshot(#[from] crate::risk::SnapshotError),
@@ -341,6 +344,30 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     journal.commit()?;
     let journal_dir = cfg.journal.dir.clone();
 
+    // The ops server (metrics, health, control), when enabled.
+    let (ops_server, ops_link) = if cfg.ops.enabled {
+        let mut reg = crate::ops::Registry::new();
+        let metrics = Arc::new(
+            crate::ops::EngineMetrics::register(&mut reg, &cfg.feed.symbols)
+                .map_err(|e| RunError::Ops(e.to_string()))?,
+        );
+        metrics
+            .ring_capacity
+            .set(crate::ops::Ring::Input as usize, cfg.pipeline.ring_capacity as i64);
+        metrics
+            .ring_capacity
+            .set(crate::ops::Ring::Output as usize, cfg.pipeline.output_ring_capacity as i64);
+        metrics.plugin.set([&strategy_name, ""]);
+        let (tx, rx) = crossbeam_channel::bounded(16);
+        let server =
+            crate::ops::OpsServer::start_configured(&cfg.ops, Arc::new(reg), metrics.clone(), tx)
+                .map_err(|e| RunError::Ops(format!("{}: {e}", cfg.ops.listen)))?;
+        (server, Some(OpsLink { metrics, control: rx }))
+    } else {
+        (None, None)
+    };
+    let feed_metrics = ops_link.as_ref().map(|l| l.metrics.clone());
+    let ops_metrics = feed_metrics.clone();
     let controls = Arc::new(Controls::default());
     if let Some(hook) = hooks.on_controls {
         hook(controls.clone());
@@ -354,7 +381,14 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         .name("tickrail-hot".into())
         .spawn(move || {
             pin(hot_core);
-            let out = hot::run(in_cons, &mut trader, out_prod, &hot_controls, &hot_processed);
+            let out = hot::run(
+                in_cons,
+                &mut trader,
+                out_prod,
+                &hot_controls,
+                &hot_processed,
+                ops_link.as_ref(),
+            );
             let sections = trading_sections(&trader, &symbol_names);
             (out, trader.features.candles(), trader.stats(), sections)
         })
@@ -362,7 +396,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     let ops_controls = controls.clone();
     let ops = thread::Builder::new()
         .name("tickrail-ops".into())
-        .spawn(move || ops_loop(out_cons, journal, &ops_controls))
+        .spawn(move || ops_loop(out_cons, journal, &ops_controls, ops_metrics.as_deref()))
         .map_err(|source| RunError::Spawn { name: "ops", source })?;
     let feed_core = cfg.pipeline.feed_core;
     let feed_stop = stop.clone();
@@ -370,7 +404,11 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         .name("tickrail-feed".into())
         .spawn(move || {
             pin(feed_core);
-            Feed::new(settings, in_prod, feed_stop).run()
+            let feed = Feed::new(settings, in_prod, feed_stop);
+            match feed_metrics {
+                Some(m) => feed.with_metrics(m).run(),
+                None => feed.run(),
+            }
         })
         .map_err(|source| RunError::Spawn { name: "feed", source })?;
 
@@ -381,6 +419,9 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     let elapsed = t_start.elapsed();
     stop.store(true, Ordering::Relaxed);
     let replay = replay.map(|r| r.shutdown());
+    if let Some(server) = ops_server {
+        server.stop();
+    }
 
     let mut latency = LatencyRecorder::new();
     latency.merge_from(&feed.latency);
@@ -413,6 +454,7 @@ fn ops_loop(
     mut out: Consumer<OutputEvent>,
     mut journal: crate::journal::Journal,
     controls: &Controls,
+    metrics: Option<&crate::ops::EngineMetrics>,
 ) -> OpsStats {
     let mut stats = OpsStats::default();
     let mut failed = false;
@@ -460,6 +502,11 @@ fn ops_loop(
                     fail(&mut stats, err);
                 }
             }
+        }
+        if let Some(m) = metrics {
+            m.journal_appended_seq.set(journal.last_seq() as i64);
+            m.journal_durable_seq.set(stats.durable_seq as i64);
+            m.journal_errors.set_total(u64::from(stats.journal_error.is_some()));
         }
         if r.is_err() {
             break;

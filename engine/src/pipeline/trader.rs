@@ -19,7 +19,7 @@ use crate::paper::{CancelReason, FillReport, PaperExchange};
 use crate::pipeline::event::OutputEvent;
 use crate::pipeline::features_stage::FeatureStage;
 use crate::pipeline::model_stage::ModelStage;
-use crate::risk::{RiskGate, Transition};
+use crate::risk::{RiskGate, TradingState, Transition};
 use crate::strategy::{Strategy, StrategyFault, StrategyInput};
 
 /// Intents taken from one strategy call; more are refused as `BufferFull` by the plugin host.
@@ -127,6 +127,12 @@ impl<S: Strategy> Trader<S> {
     /// Sets the risk gate's kill switch (from a control request, a signal or a file).
     pub fn set_kill_switch(&mut self, on: bool, emit: &mut impl FnMut(OutputEvent)) {
         let t = self.risk.set_kill_switch(self.now_ns, on);
+        self.transition(self.last_seq, t, emit);
+    }
+
+    /// An operator asks for a trading state (ACTIVE releases an operator hold or a drawdown latch).
+    pub fn request_state(&mut self, state: TradingState, emit: &mut impl FnMut(OutputEvent)) {
+        let t = self.risk.request_state(self.now_ns, state);
         self.transition(self.last_seq, t, emit);
     }
 

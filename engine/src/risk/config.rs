@@ -234,6 +234,10 @@ mod tests {
         let mut r = Reader::new(&t);
         let syms: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
         let c = RiskConfig::read(&mut r, &syms);
+        // Read by the engine's config beside the gate's own keys.
+        if t.get("risk").and_then(|v| v.get("kill_switch_file")).is_some() {
+            let _ = r.string("risk.kill_switch_file");
+        }
         let issues = r.finish().into_iter().map(|i| i.to_string());
         (c, issues.filter(|i| i.starts_with("risk")).collect())
     }
@@ -267,7 +271,7 @@ mod tests {
             .replace("max_order_qty = 0.05", "max_order_qty = 0.000000001")
             .replace("collar_bps = 50", "collar_bps = -1")
             .replace("payoff_ratio = 1.0", "payoff_ratio = 0")
-            .replace("cooldown_ms = 300000", "cooldown_ms = 0")
+            .replace("cooldown_ms = 60000", "cooldown_ms = 0")
             .replace("max_drawdown_pct = 10", "max_drawdown_pct = \"ten\"")
             .replace("daily_loss_limit_usdt = 500\n", "")
             + "\n[risk.symbol.DOGEUSDT]\nmax_order_qty = 1\n[risk.symbol.BTCUSDT]\nmax_ordr_qty = 1\n";
