@@ -1,8 +1,10 @@
 //! The model stage on the hot thread: the compiled forest evaluated on a symbol's feature
 //! vector whenever that vector changes, its output kept per symbol for every tick until then.
 //!
-//! A vector with a NaN (indicators still warming up) is not evaluated: the symbol has no model
-//! output until its features are warm, and strategies see an empty model slice meanwhile.
+//! Missing values (NaN: an indicator still warming up, a volume split the data does not carry)
+//! go to the model as they are: tree ensembles route them by the missing-value rule learned in
+//! training, on rows exported by the same feature code. A symbol has no output (an empty model
+//! slice) until its first feature vector.
 
 use std::sync::Arc;
 
@@ -80,9 +82,8 @@ impl ModelStage {
         let out = &mut self.outputs[s * self.n_out..(s + 1) * self.n_out];
         if version != self.seen_version[s] {
             self.seen_version[s] = version;
-            self.valid[s] = features.len() == model.n_features()
-                && features.iter().all(|x| !x.is_nan())
-                && model.predict(features, scratch, out).is_ok();
+            self.valid[s] =
+                features.len() == model.n_features() && model.predict(features, scratch, out).is_ok();
             self.evals += u64::from(self.valid[s]);
         }
         if self.valid[s] {
