@@ -82,8 +82,8 @@ impl ModelStage {
         let out = &mut self.outputs[s * self.n_out..(s + 1) * self.n_out];
         if version != self.seen_version[s] {
             self.seen_version[s] = version;
-            self.valid[s] =
-                features.len() == model.n_features() && model.predict(features, scratch, out).is_ok();
+            self.valid[s] = features.len() == model.n_features()
+                && model.predict(features, scratch, out).is_ok();
             self.evals += u64::from(self.valid[s]);
         }
         if self.valid[s] {
