@@ -147,7 +147,7 @@ fn replay_capture(file: &Path, symbol: &str) -> CaptureCounts {
 }
 
 #[test]
-fn btcusdt_capture_rebuilds_the_book_exactly() {
+fn btcusdt_capture_rebuilds_the_book_exactly_alloc_free() {
     let Some(data) =
         tickrail_tests::shared_data_or_skip("btcusdt_capture_rebuilds_the_book_exactly")
     else {
@@ -170,7 +170,7 @@ fn btcusdt_capture_rebuilds_the_book_exactly() {
 }
 
 #[test]
-fn ethusdt_capture_rebuilds_the_book_exactly() {
+fn ethusdt_capture_rebuilds_the_book_exactly_alloc_free() {
     let Some(data) =
         tickrail_tests::shared_data_or_skip("ethusdt_capture_rebuilds_the_book_exactly")
     else {

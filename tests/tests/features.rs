@@ -6,8 +6,6 @@
 //!
 //! Reads `../shared/data`; prints that it skipped, and why, when the folder is absent.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,42 +18,11 @@ use tickrail_engine::features::{
     Atr, Bollinger, Ema, FeatureConfig, FeatureConfigError, FeatureSet, FeatureSpec, Macd,
     RollingMoments, Rsi, Sma, StdDev, TrueRange,
 };
+use tickrail_tests::alloc::{allocations, Counting};
 use tickrail_tests::shared_data_or_skip;
-
-// ---------------------------------------------------------------------------------------------
-// Allocation counting (per thread, so parallel tests do not disturb each other).
-
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
-// const-initialised thread-local `Cell` that itself never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours, forwarded.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours, forwarded.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCS.with(Cell::get)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reference data.
@@ -485,7 +452,7 @@ fn rolling_statistics_do_not_drift() {
 
 /// After construction, neither candle updates nor intra-candle ticks allocate.
 #[test]
-fn feature_set_updates_do_not_allocate() {
+fn feature_set_updates_are_alloc_free() {
     let mut cfg = FeatureConfig::default_set();
     cfg.list.push(FeatureSpec::BuyShare { period: 12 });
     cfg.list.push(FeatureSpec::Bollinger { period: 20, k: 2.0 });

@@ -66,16 +66,7 @@ impl FeatureStage {
         let Some(set) = self.sets.get_mut(s) else { return (0, &[]) };
         if let Some(k) = tick.kline().filter(|_| tick.flags & TICK_FLAG_KLINE_CLOSED != 0) {
             // A closed candle from the exchange (kline stream) or a candle file (backtests).
-            let candle = Candle {
-                open_time_ms: tick.ts_exch_ns.div_euclid(1_000_000),
-                open: k.open,
-                high: k.high,
-                low: k.low,
-                close: k.close,
-                volume: k.volume,
-                buy_volume: None,
-                trades: 0,
-            };
+            let candle = Candle::from_kline(tick.ts_exch_ns.div_euclid(1_000_000), &k);
             self.candles += 1;
             self.versions[s] += 1;
             return (self.versions[s], set.update_candle(&candle));
