@@ -410,10 +410,21 @@ impl FeatureConfig {
     /// Parses a TOML document whose `[features]` table is this configuration (a standalone file
     /// or `engine.toml`'s section on its own), then validates it. `file` names it in errors.
     pub fn from_toml_str(text: &str, file: &str) -> Result<Self, FeatureConfigError> {
-        let doc: FeatureFile = toml::from_str(text).map_err(|e| FeatureConfigError::Parse {
+        let parse_error = |e: toml::de::Error| FeatureConfigError::Parse {
             file: file.to_string(),
             source: Box::new(e),
-        })?;
+        };
+        let table: toml::Table = toml::from_str(text).map_err(parse_error)?;
+        // A whole engine configuration (it has a [feed] table): its [features] table only.
+        let doc: FeatureFile = if table.contains_key("feed") {
+            let mut only = toml::Table::new();
+            if let Some(f) = table.get("features") {
+                only.insert("features".into(), f.clone());
+            }
+            toml::Value::Table(only).try_into().map_err(parse_error)?
+        } else {
+            toml::Value::Table(table).try_into().map_err(parse_error)?
+        };
         doc.features
             .validate()
             .map_err(|problems| FeatureConfigError::Invalid { file: file.to_string(), problems })?;
@@ -480,5 +491,20 @@ impl FeatureConfig {
 impl Default for FeatureConfig {
     fn default() -> Self {
         Self::default_set()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_engine_config_gives_its_features_table() {
+        let text = include_str!("../../../config/engine.toml");
+        let cfg = FeatureConfig::from_toml_str(text, "engine.toml").unwrap();
+        assert_eq!(cfg.names().first().map(String::as_str), Some("rsi_14"));
+        // A standalone features file still refuses what it does not know.
+        let e = FeatureConfig::from_toml_str("[features]\ntimeframe = \"5m\"\n[extra]\n", "f.toml");
+        assert!(e.unwrap_err().to_string().contains("extra"));
     }
 }
