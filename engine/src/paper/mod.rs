@@ -38,6 +38,10 @@ use crate::money::Money;
 /// The most orders resting or in flight at once (all symbols); more are cancelled.
 pub const MAX_OPEN_ORDERS: usize = 64;
 
+/// The most fills one order gets when it arrives: the known level (the touch) and the rest beyond
+/// it. [`PaperExchange::submit`] calls `on_fill` at most this often.
+pub const MAX_FILLS_ON_ARRIVAL: usize = 2;
+
 /// One known price level.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Level {
@@ -313,7 +317,7 @@ impl PaperExchange {
         }
         let limit = if is_market { 0 } else { o.intent.px };
         let levels = [far];
-        let mut fills = [(0i64, 0i64); 2];
+        let mut fills = [(0i64, 0i64); MAX_FILLS_ON_ARRIVAL];
         let mut n = 0;
         let left = walk(&levels, side, o.remaining, limit, self.cfg.beyond_book_bps, |px, q| {
             fills[n] = (px, q);

@@ -15,7 +15,7 @@ use tickrail_abi::{OrderIntent, Side, Tick, Trade, TICK_FLAG_KLINE_CLOSED};
 use crate::clock;
 use crate::latency::{LatencyRecorder, Stage};
 use crate::money::Money;
-use crate::paper::{CancelReason, FillReport, PaperExchange};
+use crate::paper::{CancelReason, FillReport, PaperExchange, MAX_FILLS_ON_ARRIVAL};
 use crate::pipeline::event::OutputEvent;
 use crate::pipeline::features_stage::FeatureStage;
 use crate::pipeline::model_stage::ModelStage;
@@ -258,12 +258,11 @@ impl<S: Strategy> Trader<S> {
         let Self { paper, strategy, stats, .. } = self;
         let mut fills_closed = Money::ZERO;
         let mut any_close = false;
-        let mut fill_events = [None::<FillReport>; 4];
+        // Kept until the order event is out: the journal reads order, then its fills.
+        let mut fill_events = [None::<FillReport>; MAX_FILLS_ON_ARRIVAL];
         let mut n_fill = 0usize;
         let sent = paper.submit(now, seq, &order, |f| {
-            if n_fill < fill_events.len() {
-                fill_events[n_fill] = Some(*f);
-            }
+            fill_events[n_fill] = Some(*f);
             n_fill += 1;
             if f.effect.closed {
                 any_close = true;

@@ -60,7 +60,7 @@ pub fn main(a: BacktestArgs) -> anyhow::Result<ExitCode> {
         Input::Captures(a.capture.clone())
     };
     let json_path = a.report.clone().unwrap_or_else(|| {
-        let stamp = report::rfc3339(std::time::SystemTime::now()).replace([':', '-'], "");
+        let stamp = crate::run::utc_stamp();
         cfg.report.dir.join(format!("backtest-{stamp}")).join("report.json")
     });
     let out_dir = json_path.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -117,18 +117,23 @@ impl PluginWatch {
     }
 }
 
+/// The bytes of a plugin configuration file (empty when there is none).
+pub fn read_plugin_config(file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    match file {
+        Some(p) => {
+            std::fs::read(p).with_context(|| format!("reading plugin config {}", p.display()))
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Loads `path` and creates its strategy from `config_file` (empty config when none), for runs
 /// without hot swap (backtests).
 pub fn load_strategy(
     path: &Path,
     config_file: Option<&Path>,
 ) -> anyhow::Result<tickrail_engine::plugin::Plugin> {
-    let config = match config_file {
-        Some(p) => {
-            std::fs::read(p).with_context(|| format!("reading plugin config {}", p.display()))?
-        }
-        None => Vec::new(),
-    };
+    let config = read_plugin_config(config_file)?;
     let lib = tickrail_engine::plugin::Library::open(path)
         .with_context(|| format!("loading plugin {}", path.display()))?;
     lib.create(&config, tickrail_engine::plugin::PluginOptions::default())
@@ -150,11 +155,7 @@ pub fn configured_strategy(
                 "dummy" => &tickrail_plugin_dummy::TICKRAIL_VTABLE,
                 other => anyhow::bail!("no built-in plugin {other:?}"),
             };
-            let config = match &s.config {
-                Some(p) => std::fs::read(p)
-                    .with_context(|| format!("reading plugin config {}", p.display()))?,
-                None => Vec::new(),
-            };
+            let config = read_plugin_config(s.config.as_deref())?;
             let lib = tickrail_engine::plugin::Library::linked(vtable)
                 .with_context(|| format!("built-in plugin {name}"))?;
             let plugin = lib

@@ -51,7 +51,8 @@ pub struct RunArgs {
     quiet: bool,
 }
 
-fn utc_stamp() -> String {
+/// Now as a compact UTC stamp for run directories (`20261124T213337.571Z`).
+pub fn utc_stamp() -> String {
     report::rfc3339(std::time::SystemTime::now()).replace([':', '-'], "")
 }
 
@@ -76,11 +77,7 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
             (outcome.context("running the pipeline")?, None)
         }
         Some(path) => {
-            let config = match &a.plugin_config {
-                Some(p) => std::fs::read(p)
-                    .with_context(|| format!("reading plugin config {}", p.display()))?,
-                None => Vec::new(),
-            };
+            let config = crate::plugin::read_plugin_config(a.plugin_config.as_deref())?;
             let (slot, mut hooks, watch) = HotPlugin::start(path, config)?.into_parts();
             hooks.on_controls = Some(on_controls);
             let outcome = pipeline::run_with_hooks(&cfg, &opts, stop, slot, hooks)
