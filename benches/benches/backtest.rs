@@ -6,6 +6,8 @@
 //!   features, risk marks, paper marks).
 //! - `backtest/dummy`: the dummy plugin linked in and called through its C ABI vtable, trading
 //!   through the risk gate and paper execution; events collected as the journal would get them.
+//! - `backtest/pass_through_ticks`, `backtest/dummy_ticks`: the same, from the capture's ticks
+//!   normalised beforehand (what a tick archive holds): the trading stages without the parser.
 //! - `paper/market_fill`: one market order against a known touch (fee, account booking).
 //!
 //! Throughput is in ticks (criterion's elements). Capture loading is outside the timed region.
@@ -52,7 +54,12 @@ fn run<S: Strategy>(cfg: &EngineConfig, cap: &Input, strategy: S) -> (u64, u64) 
 fn bench(c: &mut Criterion) {
     let cfg = config();
     let cap = tickrail_replay::capture::load(&cfg.replay.captures).expect("bundled captures");
+    let mut normalised = Vec::new();
+    backtest::normalize_capture(&cfg, &cap, &mut Default::default(), |_, t| {
+        normalised.extend(t.copied());
+    });
     let input = Input::Loaded(Arc::new(cap));
+    let ticks_input = Input::Ticks(Arc::new(normalised));
     let (ticks, _) = run(&cfg, &input, PassThrough);
     let dummy = || {
         let lib = Library::linked(&tickrail_plugin_dummy::TICKRAIL_VTABLE).unwrap();
@@ -69,6 +76,8 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("pass_through", |b| b.iter(|| run(&cfg, &input, PassThrough)));
     g.bench_function("dummy", |b| b.iter(|| run(&cfg, &input, dummy())));
+    g.bench_function("pass_through_ticks", |b| b.iter(|| run(&cfg, &ticks_input, PassThrough)));
+    g.bench_function("dummy_ticks", |b| b.iter(|| run(&cfg, &ticks_input, dummy())));
     g.finish();
 
     let mut g = c.benchmark_group("paper");

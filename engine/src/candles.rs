@@ -348,6 +348,69 @@ impl CandleBuilder {
     }
 }
 
+/// Candles built from a stream of ticks by [`candles_from_ticks`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickCandles {
+    /// Complete candles per symbol id, in time order (windows without trades are flat candles at
+    /// the last close, as the exchange makes them).
+    pub by_symbol: Vec<Vec<Candle>>,
+    /// Windows left out because the ticks do not cover them whole (the first one, begun before
+    /// the input started, and the last one, still open when it ended): `(symbol, open_time_ms)`.
+    pub partial: Vec<(u16, i64)>,
+    /// Trades older than their symbol's current window (out of order), not applied.
+    pub late_trades: u64,
+}
+
+/// The complete `tf` candles of every symbol (ids below `symbols`) in `ticks`, which must be in
+/// arrival order: trades build them with [`CandleBuilder`] (the engine's own aggregation), and
+/// every tick's exchange time moves the clock that closes windows. A window counts as complete
+/// when it opens at or after the first tick's time and closes at or before the last one's.
+pub fn candles_from_ticks<'a>(
+    ticks: impl IntoIterator<Item = &'a Tick>,
+    symbols: usize,
+    tf: Timeframe,
+) -> TickCandles {
+    let mut builders: Vec<CandleBuilder> =
+        (0..symbols).map(|_| CandleBuilder::new(tf).with_empty_candles(true)).collect();
+    let mut out = TickCandles { by_symbol: vec![Vec::new(); symbols], ..TickCandles::default() };
+    let (mut first_ms, mut now_ms) = (None::<i64>, i64::MIN);
+    let keep = |out: &mut TickCandles, sym: usize, c: Candle, first: i64| {
+        if c.open_time_ms >= first {
+            out.by_symbol[sym].push(c);
+        } else {
+            out.partial.push((sym as u16, c.open_time_ms));
+        }
+    };
+    for t in ticks {
+        if t.ts_exch_ns <= 0 {
+            continue;
+        }
+        let ms = t.ts_exch_ns.div_euclid(NS_PER_MS);
+        let first = *first_ms.get_or_insert(ms);
+        now_ms = now_ms.max(ms);
+        let sym = usize::from(t.symbol);
+        let Some(b) = builders.get_mut(sym) else { continue };
+        while let Some(c) = b.close_until(now_ms) {
+            keep(&mut out, sym, c, first);
+        }
+        match b.push_tick(t) {
+            Ok(Some(c)) => keep(&mut out, sym, c, first),
+            Ok(None) => {}
+            Err(_) => out.late_trades += 1,
+        }
+    }
+    let first = first_ms.unwrap_or(i64::MAX);
+    for (sym, b) in builders.iter_mut().enumerate() {
+        while let Some(c) = b.close_until(now_ms) {
+            keep(&mut out, sym, c, first);
+        }
+        if let Some(c) = b.flush() {
+            out.partial.push((sym as u16, c.open_time_ms));
+        }
+    }
+    out
+}
+
 /// A candle file that cannot be read.
 #[derive(Debug, Error)]
 pub enum CandleError {

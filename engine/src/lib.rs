@@ -27,6 +27,8 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod alerts;
+pub mod archive;
 pub mod backtest;
 pub mod book;
 pub mod candles;
@@ -38,6 +40,7 @@ pub mod feed;
 pub mod fixed;
 pub mod journal;
 pub mod latency;
+pub mod logs;
 pub mod model;
 pub mod money;
 pub mod ops;
@@ -45,6 +48,7 @@ pub mod paper;
 pub mod parse;
 pub mod pipeline;
 pub mod plugin;
+pub mod record;
 pub mod recovery;
 pub mod reject;
 pub mod report;

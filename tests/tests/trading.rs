@@ -62,11 +62,15 @@ fn decisions(entries: impl IntoIterator<Item = (i64, Record)>) -> Vec<(i64, Reco
 }
 
 fn backtest_records(cfg: &EngineConfig) -> (Vec<(i64, Record)>, serde_json::Value) {
+    backtest_input(cfg, &Input::Captures(captures(cfg)))
+}
+
+fn backtest_input(cfg: &EngineConfig, input: &Input) -> (Vec<(i64, Record)>, serde_json::Value) {
     let mut trader = pipeline::build_trader(cfg, dummy(DUMMY_CONFIG), None, false).unwrap();
     let mut out = Vec::new();
     let res = backtest::run(
         cfg,
-        &Input::Captures(captures(cfg)),
+        input,
         &mut trader,
         60_000_000_000,
         |ev| out.extend(audit::record_of(ev)),
@@ -106,6 +110,22 @@ fn a_backtest_is_deterministic_and_trades_through_the_risk_gate() {
     let realized = folded.account.realized().to_f64();
     assert!((rep_a["pnl"]["realized"].as_f64().unwrap() - realized).abs() < 1e-8, "{rep_a}");
     assert!((rep_a["fees"].as_f64().unwrap() - folded.account.fees().to_f64()).abs() < 1e-8);
+}
+
+#[test]
+fn a_tick_archive_backtests_exactly_like_its_capture() {
+    let cfg = trade_quote_config();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("bundled.ticks");
+    let cap = tickrail_replay::capture::load(&captures(&cfg)).unwrap();
+    let (ticks, feed) = backtest::archive_capture(&cfg, &cap, &path, "bundled").unwrap();
+    assert_eq!(ticks, feed.published);
+    let (a, rep_a) = backtest_records(&cfg);
+    let (b, rep_b) = backtest_input(&cfg, &Input::Archives(vec![path]));
+    assert_same(&a, &b, "capture and archive backtests");
+    assert_eq!(rep_a["orders"], rep_b["orders"]);
+    assert_eq!(rep_a["pnl"], rep_b["pnl"]);
+    assert_eq!(rep_a["ticks"], rep_b["ticks"]);
 }
 
 #[test]

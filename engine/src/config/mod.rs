@@ -166,6 +166,10 @@ pub struct EngineConfig {
     pub journal: crate::journal::JournalConfig,
     /// `[ops]`: the metrics, health and control server.
     pub ops: crate::ops::OpsConfig,
+    /// `[alerts]`: Telegram alerts (off without the table).
+    pub alerts: crate::alerts::AlertsConfig,
+    /// `[logs]`: structured logs (level, format, stderr or rotated files).
+    pub logs: crate::logs::LogsConfig,
 }
 
 /// Where the default strategy comes from.
@@ -448,6 +452,8 @@ impl EngineConfig {
         let paper = crate::paper::PaperConfig::read(&mut r);
         let journal = crate::journal::config::read(&mut r, &base);
         let ops = crate::ops::config::read(&mut r, &base);
+        let alerts = crate::alerts::config::read(&mut r, &base);
+        let logs = crate::logs::config::read(&mut r, &base);
 
         let issues = r.finish();
         if !issues.is_empty() {
@@ -467,6 +473,8 @@ impl EngineConfig {
             paper,
             journal,
             ops,
+            alerts,
+            logs,
         })
     }
 

@@ -8,6 +8,9 @@
 //! Around that: connect with a timeout, fetch REST depth snapshots, answer pings, detect
 //! staleness, reconnect with capped exponential backoff and jitter, and resynchronise books after a
 //! gap. Every reconnect, gap and resync is counted in [`FeedStats`].
+//!
+//! Where the output goes is a [`FeedSink`]: the input ring in a run, a recorder's files in
+//! `tickrail data record` (which also keeps every frame and snapshot as received).
 
 mod backoff;
 mod conn;
@@ -23,7 +26,7 @@ use tickrail_abi::Tick;
 pub use backoff::Backoff;
 pub use conn::{Conn, ConnError, Event};
 pub use normalize::Normalizer;
-pub use rest::{fetch_snapshot, rest_base_for, SnapshotFetchError};
+pub use rest::{fetch_snapshot, fetch_snapshot_body, rest_base_for, SnapshotFetchError};
 
 use crate::clock;
 use crate::latency::{LatencyRecorder, Stage};
@@ -67,6 +70,44 @@ pub struct FeedSettings {
     pub max_messages: Option<u64>,
     /// Stop at this time.
     pub deadline: Option<Instant>,
+}
+
+/// The symbols (ids) that get an L2 book: all of them when a depth stream is subscribed.
+pub fn depth_symbols(cfg: &crate::config::EngineConfig) -> Vec<u16> {
+    if cfg.feed.streams.iter().any(|s| s.starts_with("depth")) {
+        cfg.symbols().iter().map(|(id, _)| id).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+impl FeedSettings {
+    /// The settings `cfg`'s `[feed]` asks for, connecting to `base` (`ws://host:port`; a URL that
+    /// already names its streams is used as it is). No message or time limit.
+    pub fn from_config(cfg: &crate::config::EngineConfig, base: &str) -> Self {
+        let url = if base.contains("?streams=") || base.contains("/ws/") {
+            base.to_string()
+        } else {
+            crate::pipeline::stream_url(base, &cfg.stream_names())
+        };
+        let symbols = cfg.symbols();
+        let depth_symbols = depth_symbols(cfg);
+        Self {
+            rest_base: cfg.feed.rest_url.clone().unwrap_or_else(|| rest_base_for(&url)),
+            url,
+            symbols,
+            depth_symbols,
+            connect_timeout: cfg.feed.connect_timeout,
+            backoff_initial: cfg.feed.backoff_initial,
+            backoff_max: cfg.feed.backoff_max,
+            stale_after: cfg.feed.stale_after,
+            max_frame_bytes: cfg.feed.max_frame_bytes,
+            book_levels: cfg.feed.book_levels,
+            busy_poll: cfg.feed.busy_poll,
+            max_messages: None,
+            deadline: None,
+        }
+    }
 }
 
 /// Counters of one feed run.
@@ -133,11 +174,47 @@ enum ConnEnd {
     Reconnect(String),
 }
 
-/// The feed: owns the parser, books, sequence trackers and the ring producer.
-pub struct Feed {
+/// Where the feed's output goes. Only [`on_tick`](Self::on_tick) is required; the other calls
+/// let a recorder keep the exchange's bytes and the connection history.
+pub trait FeedSink {
+    /// A checked tick; `ts_parsed_ns` is when parsing finished (engine clock).
+    fn on_tick(&mut self, tick: Tick, ts_parsed_ns: i64);
+    /// A data frame exactly as received, before it is parsed.
+    #[inline]
+    fn on_frame(&mut self, _text: &[u8], _ts_recv_ns: i64) {}
+    /// A REST depth snapshot body exactly as received.
+    fn on_snapshot(&mut self, _symbol: &str, _body: &str, _ts_recv_ns: i64) {}
+    /// The connection came up, or went down and will be retried (`why` says why). The end of
+    /// the run is not a disconnection.
+    fn on_connection(&mut self, _up: bool, _why: &str, _ts_ns: i64) {}
+    /// A sequence gap was detected on the frame just handed to [`on_frame`](Self::on_frame).
+    fn on_gap(&mut self, _ts_recv_ns: i64, _missing_ids: u64) {}
+    /// Times the sink made the feed wait (a full ring).
+    fn full_events(&self) -> u64 {
+        0
+    }
+}
+
+impl FeedSink for Producer<InputEvent> {
+    #[inline]
+    fn on_tick(&mut self, tick: Tick, ts_parsed_ns: i64) {
+        self.publish(|ev| {
+            ev.tick = tick;
+            ev.ts_parsed_ns = ts_parsed_ns;
+        });
+    }
+
+    fn full_events(&self) -> u64 {
+        Producer::full_events(self)
+    }
+}
+
+/// The feed: owns the parser, books and sequence trackers, and hands ticks to its sink (the ring
+/// producer in a run).
+pub struct Feed<K: FeedSink = Producer<InputEvent>> {
     settings: FeedSettings,
     norm: Normalizer,
-    producer: Producer<InputEvent>,
+    sink: K,
     stats: FeedStats,
     latency: LatencyRecorder,
     stop: Arc<AtomicBool>,
@@ -145,19 +222,15 @@ pub struct Feed {
     metrics: Option<Arc<crate::ops::EngineMetrics>>,
 }
 
-impl std::fmt::Debug for Feed {
+impl<K: FeedSink> std::fmt::Debug for Feed<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Feed").field("url", &self.settings.url).field("stats", &self.stats).finish()
     }
 }
 
-impl Feed {
-    /// A feed publishing into `producer`; `stop` ends it from outside.
-    pub fn new(
-        settings: FeedSettings,
-        producer: Producer<InputEvent>,
-        stop: Arc<AtomicBool>,
-    ) -> Self {
+impl<K: FeedSink> Feed<K> {
+    /// A feed handing its ticks to `sink`; `stop` ends it from outside.
+    pub fn new(settings: FeedSettings, sink: K, stop: Arc<AtomicBool>) -> Self {
         Self {
             norm: Normalizer::new(
                 settings.symbols.clone(),
@@ -165,7 +238,7 @@ impl Feed {
                 settings.book_levels,
                 settings.max_frame_bytes,
             ),
-            producer,
+            sink,
             stats: FeedStats::default(),
             latency: LatencyRecorder::new(),
             stop,
@@ -194,12 +267,17 @@ impl Feed {
         m.feed_reconnects.set_total(f.reconnects);
         m.feed_gaps.set_total(f.gaps);
         m.feed_stale.set_total(f.stale);
-        m.ring_full.set_total(crate::ops::Ring::Input as usize, self.producer.full_events());
+        m.ring_full.set_total(crate::ops::Ring::Input as usize, self.sink.full_events());
     }
 
-    /// Runs until the capture ends, a limit is reached or `stop` is set. Dropping the producer at
+    /// Runs until the capture ends, a limit is reached or `stop` is set. Dropping the sink (the ring producer) at
     /// the end closes the ring, which ends the hot thread after it drains.
-    pub fn run(mut self) -> FeedOutcome {
+    pub fn run(self) -> FeedOutcome {
+        self.run_keeping_sink().0
+    }
+
+    /// [`run`](Self::run), handing the sink back (a recorder closes its files afterwards).
+    pub fn run_keeping_sink(mut self) -> (FeedOutcome, K) {
         let mut backoff = Backoff::new(
             self.settings.backoff_initial,
             self.settings.backoff_max,
@@ -219,6 +297,12 @@ impl Feed {
                         self.stats.reconnects += 1;
                     }
                     self.stats.connects += 1;
+                    tracing::info!(
+                        url = %self.settings.url,
+                        connects = self.stats.connects,
+                        "feed connected"
+                    );
+                    self.sink.on_connection(true, "connected", clock::now_ns());
                     backoff.reset();
                     self.norm.reset_books();
                     self.publish_metrics(true);
@@ -228,6 +312,8 @@ impl Feed {
                             break r;
                         }
                         ConnEnd::Reconnect(why) => {
+                            tracing::warn!(reason = %why, "feed disconnected; reconnecting");
+                            self.sink.on_connection(false, &why, clock::now_ns());
                             self.last_error = Some(why);
                             self.publish_metrics(false);
                         }
@@ -235,6 +321,12 @@ impl Feed {
                 }
                 Err(e) => {
                     self.stats.connect_failures += 1;
+                    tracing::warn!(
+                        url = %self.settings.url,
+                        error = %e,
+                        failures = self.stats.connect_failures,
+                        "feed connection failed"
+                    );
                     self.last_error = Some(e.to_string());
                 }
             }
@@ -243,9 +335,22 @@ impl Feed {
                 break r;
             }
         };
-        self.stats.ring_full = self.producer.full_events();
+        self.stats.ring_full = self.sink.full_events();
+        tracing::info!(
+            reason = ?stop,
+            received = self.stats.received,
+            reconnects = self.stats.reconnects,
+            gaps = self.stats.gaps,
+            "feed stopped"
+        );
         self.publish_metrics(false);
-        FeedOutcome { stats: self.stats, latency: self.latency, stop, last_error: self.last_error }
+        let out = FeedOutcome {
+            stats: self.stats,
+            latency: self.latency,
+            stop,
+            last_error: self.last_error,
+        };
+        (out, self.sink)
     }
 
     fn should_stop(&self) -> Option<StopReason> {
@@ -281,17 +386,23 @@ impl Feed {
         let pending: Vec<u16> = self.norm.books_needing_snapshot().collect();
         for s in pending {
             let symbol = self.settings.symbols.name(s).to_string();
-            match fetch_snapshot(
+            let fetched = fetch_snapshot_body(
                 &self.settings.rest_base,
                 &symbol,
                 SNAPSHOT_LIMIT,
                 self.settings.connect_timeout,
-            ) {
+            )
+            .and_then(|(url, body)| {
+                self.sink.on_snapshot(&symbol, &body, clock::now_ns());
+                rest::parse_body(&url, body.into_bytes())
+            });
+            match fetched {
                 Ok(snap) => {
                     self.norm.apply_snapshot(s, &snap);
                 }
                 Err(e) => {
                     self.stats.snapshot_failures += 1;
+                    tracing::warn!(symbol = %symbol, error = %e, "depth snapshot failed");
                     self.last_error = Some(e.to_string());
                 }
             }
@@ -385,20 +496,17 @@ impl Feed {
     /// Handles one text frame; returns true when a book needs a new snapshot.
     #[inline]
     fn on_text(&mut self, bytes: &[u8], ts_recv: i64) -> bool {
+        self.sink.on_frame(bytes, ts_recv);
+        let (gaps, missing) = (self.stats.gaps, self.stats.missing_ids);
         let (tick, resync) = self.norm.on_text(bytes, ts_recv, &mut self.stats);
+        if self.stats.gaps != gaps {
+            self.sink.on_gap(ts_recv, self.stats.missing_ids - missing);
+        }
         if let Some(t) = tick {
-            self.publish(t);
+            let ts_parsed = clock::now_ns();
+            self.latency.record(Stage::Parse, (ts_parsed - t.ts_recv_ns).max(0) as u64);
+            self.sink.on_tick(t, ts_parsed);
         }
         resync
-    }
-
-    #[inline]
-    fn publish(&mut self, t: Tick) {
-        let ts_parsed = clock::now_ns();
-        self.latency.record(Stage::Parse, (ts_parsed - t.ts_recv_ns).max(0) as u64);
-        self.producer.publish(|ev| {
-            ev.tick = t;
-            ev.ts_parsed_ns = ts_parsed;
-        });
     }
 }

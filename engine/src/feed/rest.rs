@@ -39,6 +39,23 @@ pub fn fetch_snapshot(
     limit: usize,
     timeout: Duration,
 ) -> Result<Snapshot, SnapshotFetchError> {
+    let (url, body) = fetch_snapshot_body(rest_base, symbol, limit, timeout)?;
+    parse_body(&url, body.into_bytes())
+}
+
+/// Parses a fetched snapshot body; `url` names it in the error.
+pub(crate) fn parse_body(url: &str, mut body: Vec<u8>) -> Result<Snapshot, SnapshotFetchError> {
+    parse_snapshot(&mut body)
+        .map_err(|e| SnapshotFetchError::Body { url: url.to_string(), message: e.to_string() })
+}
+
+/// Fetches the depth snapshot of `symbol` as the server sent it: `(request URL, body)`.
+pub fn fetch_snapshot_body(
+    rest_base: &str,
+    symbol: &str,
+    limit: usize,
+    timeout: Duration,
+) -> Result<(String, String), SnapshotFetchError> {
     let url =
         format!("{}/api/v3/depth?symbol={symbol}&limit={limit}", rest_base.trim_end_matches('/'));
     let http = |message: String| SnapshotFetchError::Http { url: url.clone(), message };
@@ -54,8 +71,9 @@ pub fn fetch_snapshot(
         .take(MAX_BODY_BYTES)
         .read_to_end(&mut body)
         .map_err(|e| http(e.to_string()))?;
-    parse_snapshot(&mut body)
-        .map_err(|e| SnapshotFetchError::Body { url: url.clone(), message: e.to_string() })
+    let body = String::from_utf8(body)
+        .map_err(|_| SnapshotFetchError::Body { url: url.clone(), message: "not UTF-8".into() })?;
+    Ok((url, body))
 }
 
 /// The REST base for a WebSocket URL: same host and port, `http` for `ws`, `https` for `wss`.

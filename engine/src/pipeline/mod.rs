@@ -33,7 +33,7 @@ pub use trader::{Trader, TraderStats};
 pub use trading_report::{backtest_report, render_backtest, trading_sections};
 
 use crate::config::{Endpoint, EngineConfig};
-use crate::feed::{rest_base_for, Feed, FeedOutcome, FeedSettings};
+use crate::feed::{Feed, FeedOutcome, FeedSettings};
 use crate::latency::LatencyRecorder;
 use crate::ring::{ring, Consumer, WaitStrategy, Waker};
 use crate::strategy::{PassThrough, Strategy};
@@ -92,6 +92,9 @@ pub enum RunError {
     /// A pipeline thread panicked.
     #[error("the {0} thread panicked")]
     Panicked(&'static str),
+    /// Telegram alerts could not start (a secret, or Telegram refused the start message).
+    #[error("alerts: {0}")]
+    Alerts(#[from] crate::alerts::AlertsError),
 }
 
 /// Builds the trading stages from the configuration: features, model (`model_path`, checked
@@ -112,7 +115,10 @@ pub fn build_trader<S: Strategy>(
         None => ModelStage::none(n),
         Some(p) => {
             let names = cfg.features.names();
-            ModelStage::new(Arc::new(crate::model::Model::load(p, Some(&names))?), n)
+            let model = crate::model::Model::load(p, Some(&names))?;
+            let (features, outputs) = (model.n_features(), model.n_outputs());
+            tracing::info!(path = %p.display(), features, outputs, "model loaded");
+            ModelStage::new(Arc::new(model), n)
         }
     };
     let risk = crate::risk::RiskGate::new(&cfg.risk, n);
@@ -274,33 +280,12 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     };
     // The run's clock starts once the data source is up (loading captures is not run time).
     let t_start = Instant::now();
-    let url = if base.contains("?streams=") || base.contains("/ws/") {
-        base.clone()
-    } else {
-        stream_url(&base, &cfg.stream_names())
-    };
-    let symbols = cfg.symbols();
-    let depth_symbols = if cfg.feed.streams.iter().any(|s| s.starts_with("depth")) {
-        symbols.iter().map(|(id, _)| id).collect()
-    } else {
-        Vec::new()
-    };
-    let rest_base = cfg.feed.rest_url.clone().unwrap_or_else(|| rest_base_for(&url));
     let settings = FeedSettings {
-        url: url.clone(),
-        rest_base,
-        symbols,
-        depth_symbols,
-        connect_timeout: cfg.feed.connect_timeout,
-        backoff_initial: cfg.feed.backoff_initial,
-        backoff_max: cfg.feed.backoff_max,
-        stale_after: cfg.feed.stale_after,
-        max_frame_bytes: cfg.feed.max_frame_bytes,
-        book_levels: cfg.feed.book_levels,
-        busy_poll: cfg.feed.busy_poll,
         max_messages: opts.max_messages,
         deadline: opts.duration.map(|d| t_start + d),
+        ..FeedSettings::from_config(cfg, &base)
     };
+    let url = settings.url.clone();
 
     // Rings: input (feed → hot), output (hot → ops). The ops thread blocks: it never spins.
     let wait = cfg.pipeline.wait;
@@ -344,8 +329,9 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     journal.commit()?;
     let journal_dir = cfg.journal.dir.clone();
 
-    // The ops server (metrics, health, control), when enabled.
-    let (ops_server, ops_link) = if cfg.ops.enabled {
+    // The ops server (metrics, health, control), when enabled. The metrics also exist when only
+    // alerts are on: the alert watcher reads them.
+    let (ops_server, ops_link) = if cfg.ops.enabled || cfg.alerts.enabled {
         let mut reg = crate::ops::Registry::new();
         let metrics = Arc::new(
             crate::ops::EngineMetrics::register(&mut reg, &cfg.feed.symbols)
@@ -362,9 +348,18 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         let server =
             crate::ops::OpsServer::start_configured(&cfg.ops, Arc::new(reg), metrics.clone(), tx)
                 .map_err(|e| RunError::Ops(format!("{}: {e}", cfg.ops.listen)))?;
+        if let Some(s) = &server {
+            let (listen, control) = (s.local_addr(), s.control_enabled());
+            tracing::info!(%listen, control, "ops server started");
+        }
         (server, Some(OpsLink { metrics, control: rx }))
     } else {
         (None, None)
+    };
+    // Telegram alerts: the start message now, a watcher on the metrics, the outcome at the end.
+    let alerts = match &ops_link {
+        Some(l) => crate::alerts::RunAlerts::start(cfg, l.metrics.clone(), &strategy_name, &url)?,
+        None => None,
     };
     let feed_metrics = ops_link.as_ref().map(|l| l.metrics.clone());
     let ops_metrics = feed_metrics.clone();
@@ -412,15 +407,34 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         })
         .map_err(|source| RunError::Spawn { name: "feed", source })?;
 
-    let feed = feed.join().map_err(|_| RunError::Panicked("feed"))?;
-    let (hot, candles, trading, trading_report) =
-        hot.join().map_err(|_| RunError::Panicked("hot"))?;
-    let ops = ops.join().map_err(|_| RunError::Panicked("ops"))?;
+    let panicked = |name| {
+        if let Some(a) = &alerts {
+            a.failed(&format!("the {name} thread panicked"));
+        }
+        RunError::Panicked(name)
+    };
+    let feed = feed.join().map_err(|_| panicked("feed"))?;
+    if let Some(a) = &alerts {
+        a.feed_ended();
+    }
+    let (hot, candles, trading, trading_report) = hot.join().map_err(|_| panicked("hot"))?;
+    let ops = ops.join().map_err(|_| panicked("ops"))?;
     let elapsed = t_start.elapsed();
     stop.store(true, Ordering::Relaxed);
     let replay = replay.map(|r| r.shutdown());
     if let Some(server) = ops_server {
         server.stop();
+    }
+    if let Some(a) = alerts {
+        let journal_error = ops.journal_error.as_deref();
+        let (text, ok) = crate::alerts::run_outcome_text(
+            &feed,
+            hot.stats.processed,
+            &trading,
+            journal_error,
+            elapsed,
+        );
+        a.stop(&text, ok);
     }
 
     let mut latency = LatencyRecorder::new();
@@ -459,6 +473,7 @@ fn ops_loop(
     let mut stats = OpsStats::default();
     let mut failed = false;
     let fail = |stats: &mut OpsStats, e: crate::journal::JournalError| {
+        tracing::error!(error = %e, "journal write failed; kill switch on, trading halted");
         if stats.journal_error.is_none() {
             stats.journal_error = Some(e.to_string());
         }
@@ -476,6 +491,14 @@ fn ops_loop(
                 OutputEvent::StrategyFault { .. } => stats.strategy_faults += 1,
                 OutputEvent::Order { .. } => counts.1 += 1,
                 OutputEvent::Fill { .. } => counts.2 += 1,
+                OutputEvent::State { transition: t, .. } => {
+                    let (from, to, cause, ts_ns) = (t.from, t.to, t.cause, t.ts_ns);
+                    if to == crate::risk::TradingState::Halted {
+                        tracing::warn!(%from, %to, %cause, ts_ns, "trading state changed");
+                    } else {
+                        tracing::info!(%from, %to, %cause, ts_ns, "trading state changed");
+                    }
+                }
                 _ => {}
             }
             if failed {

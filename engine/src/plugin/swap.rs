@@ -379,6 +379,8 @@ impl SwapController {
     pub fn start(path: &Path, opts: SwapOptions) -> Result<(Self, PluginSlot), PluginError> {
         let lib = Library::open(path)?;
         let (plugin, _) = prepare(&lib, &opts, &opts.config)?;
+        let m = plugin.manifest();
+        tracing::info!(name = %m.name, version = %m.version, origin = %m.origin, "plugin loaded");
         Ok(Self::new(plugin, opts))
     }
 
@@ -467,6 +469,8 @@ impl SwapController {
     }
 
     fn failed(&mut self, e: &PluginError) {
+        let running = &self.active.0;
+        tracing::warn!(error = %e, %running, "plugin swap refused; the running one trades on");
         self.failed_swaps += 1;
         self.last_failure = Some(e.to_string());
     }
@@ -489,6 +493,13 @@ impl SwapController {
                     self.swaps += 1;
                     let _ = self.pause_ns.record(pause_ns.max(1));
                     self.active = (name.clone(), version.clone(), origin.clone());
+                    tracing::info!(
+                        name = %name,
+                        version = %version,
+                        origin = %origin,
+                        pause_ns,
+                        "plugin swapped"
+                    );
                     return Ok(SwapDone { name, version, origin, pause_ns, snapshot_len, fresh });
                 }
                 HotMsg::Refused { new, snapshot, reason: Refusal::SnapshotTooLarge { needed } } => {

@@ -93,7 +93,10 @@ impl Watcher {
         ctl: &mut SwapController,
     ) -> Option<Result<SwapDone, PluginError>> {
         ctl.poll();
-        self.poll().map(|_| ctl.swap_to(&self.path))
+        self.poll().map(|id| {
+            tracing::info!(path = %self.path.display(), size = id.size, "new plugin version");
+            ctl.swap_to(&self.path)
+        })
     }
 
     /// Polls every interval until `stop`; `on_swap` sees every swap attempt's outcome.

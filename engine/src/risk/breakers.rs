@@ -39,6 +39,8 @@ pub(crate) struct Breakers {
     cooldown_until_ns: i64,
     consecutive_losses: u32,
     equity_peak: Money,
+    /// `equity_peak × drawdown_ppm / 1e6`, kept with the peak (a division per tick otherwise).
+    drawdown_limit: Money,
     day: i64,
     day_start_equity: Money,
     /// The last equity reported (not in snapshots: the caller reports it again after a restart).
@@ -57,6 +59,7 @@ impl Breakers {
             cooldown_until_ns: NO_COOLDOWN,
             consecutive_losses: 0,
             equity_peak: Money::ZERO,
+            drawdown_limit: Money::ZERO,
             day: NO_DAY,
             day_start_equity: Money::ZERO,
             last_equity: None,
@@ -95,7 +98,12 @@ impl Breakers {
     pub(crate) fn drawdown(&self) -> (Money, Money) {
         let dd =
             self.last_equity.map_or(Money::ZERO, |e| Money(self.equity_peak.0.saturating_sub(e.0)));
-        (dd, Money(self.equity_peak.0.saturating_mul(self.limits.drawdown_ppm) / PPM))
+        (dd, self.drawdown_limit)
+    }
+
+    fn set_peak(&mut self, peak: Money) {
+        self.equity_peak = peak;
+        self.drawdown_limit = Money(peak.0.saturating_mul(self.limits.drawdown_ppm) / PPM);
     }
 
     /// Loss since the day's start equity at the last equity update.
@@ -168,7 +176,9 @@ impl Breakers {
             self.day_start_equity = equity;
         }
         self.last_equity = Some(equity);
-        self.equity_peak = self.equity_peak.max(equity);
+        if equity > self.equity_peak {
+            self.set_peak(equity);
+        }
         let (dd, dd_limit) = self.drawdown();
         if self.limits.drawdown_ppm > 0 && self.equity_peak.0 > 0 && dd > dd_limit {
             self.latched |= LATCH_DRAWDOWN;
@@ -210,7 +220,7 @@ impl Breakers {
         self.operator = state;
         if state == TradingState::Active && self.latched & LATCH_DRAWDOWN != 0 {
             self.latched &= !LATCH_DRAWDOWN;
-            self.equity_peak = self.last_equity.unwrap_or(Money::ZERO);
+            self.set_peak(self.last_equity.unwrap_or(Money::ZERO));
         }
         self.settle(now_ns)
     }
@@ -243,7 +253,7 @@ impl Breakers {
         b.latched = s.latched;
         b.cooldown_until_ns = s.cooldown_until_ns;
         b.consecutive_losses = s.consecutive_losses;
-        b.equity_peak = Money(s.equity_peak);
+        b.set_peak(Money(s.equity_peak));
         b.day = s.day;
         b.day_start_equity = Money(s.day_start_equity);
         let (derived, hold) = b.derive();

@@ -17,7 +17,7 @@ use tickrail_engine::strategy::Strategy;
 use crate::plugin::load_strategy;
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["capture", "candles"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["capture", "archive", "candles"])))]
 pub struct BacktestArgs {
     /// Engine configuration file (features, model, risk, paper execution).
     #[arg(long, default_value = "config/engine.toml")]
@@ -25,6 +25,10 @@ pub struct BacktestArgs {
     /// Capture files to replay (recorded WebSocket messages, as `tickrail replay` serves them).
     #[arg(long, num_args = 1.., value_name = "FILE")]
     capture: Vec<PathBuf>,
+    /// Tick archives (`.ticks`, written by `tickrail data archive` or `data record --archive`):
+    /// the same ticks as their captures, without parsing JSON.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    archive: Vec<PathBuf>,
     /// Candle files (.feather, .json[.gz], .csv[.gz]; one pair each, named like BTC_USDT-5m.feather).
     #[arg(long, num_args = 1.., value_name = "FILE")]
     candles: Vec<PathBuf>,
@@ -54,10 +58,12 @@ pub fn main(a: BacktestArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = a.sample_s.filter(|s| !(s.is_finite() && *s > 0.0)) {
         anyhow::bail!("--sample-s: expected a number of seconds > 0, got {s}");
     }
-    let input = if a.capture.is_empty() {
-        Input::Candles(a.candles.clone())
-    } else {
+    let input = if !a.capture.is_empty() {
         Input::Captures(a.capture.clone())
+    } else if !a.archive.is_empty() {
+        Input::Archives(a.archive.clone())
+    } else {
+        Input::Candles(a.candles.clone())
     };
     let json_path = a.report.clone().unwrap_or_else(|| {
         let stamp = crate::run::utc_stamp();
@@ -192,8 +198,8 @@ fn go<S: Strategy>(
 
 fn input_names(input: &Input) -> Vec<String> {
     let paths = match input {
-        Input::Captures(p) | Input::Candles(p) => p,
-        Input::Loaded(_) => return Vec::new(),
+        Input::Captures(p) | Input::Candles(p) | Input::Archives(p) => p,
+        Input::Loaded(_) | Input::Ticks(_) => return Vec::new(),
     };
     paths
         .iter()

@@ -4,6 +4,7 @@
 //! report; the other subcommands are the tools around it. Errors are reported with context and a
 //! non-zero exit status.
 
+mod alerts;
 mod backtest;
 mod data;
 mod journal;
@@ -47,10 +48,17 @@ enum Command {
     Features(model::FeaturesArgs),
     /// The audit journal: dump its records as JSON lines, or verify it.
     Journal(journal::JournalArgs),
+    /// Telegram alerts: send a test message with the configured settings.
+    Alerts(alerts::AlertsArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // `run` logs as its config says; the tools log warnings to stderr (RUST_LOG for more).
+    let _logging = match cli.command {
+        Command::Run(_) => None,
+        _ => tickrail_engine::logs::init_stderr("warn"),
+    };
     let result = match cli.command {
         Command::Run(a) => run::main(a),
         Command::Backtest(a) => backtest::main(a),
@@ -60,6 +68,7 @@ fn main() -> std::process::ExitCode {
         Command::Model(a) => model::main(a),
         Command::Features(a) => model::features(a),
         Command::Journal(a) => journal::main(a),
+        Command::Alerts(a) => alerts::main(a),
     };
     match result {
         Ok(code) => code,

@@ -61,6 +61,8 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &a.journal {
         cfg.journal.dir = dir.clone();
     }
+    let logging = tickrail_engine::logs::init(&cfg.logs).context("starting the logs")?;
+    log_start(&a, &cfg, &logging);
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
@@ -85,6 +87,18 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
             (outcome, Some(watch))
         }
     };
+    tracing::info!(
+        elapsed_s = outcome.elapsed.as_secs_f64(),
+        received = outcome.feed.stats.received,
+        processed = outcome.hot.processed,
+        orders = outcome.trading.orders,
+        fills = outcome.trading.fills,
+        refused = outcome.trading.refused,
+        journaled = outcome.ops.journaled,
+        journal_error = outcome.ops.journal_error.as_deref().unwrap_or(""),
+        dropped_log_lines = logging.dropped_lines(),
+        "run stopped"
+    );
     let mut rep = outcome.report(&a.config.display().to_string());
     if let Some(w) = plugin_watch {
         rep.set_section("plugin", w.finish())?;
@@ -104,10 +118,42 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if outcome.feed.stats.connects == 0 {
         let why = outcome.feed.last_error.clone().unwrap_or_else(|| "unknown".into());
-        eprintln!("tickrail: error: never connected to {}: {why}", outcome.url);
+        tracing::error!(url = %outcome.url, error = %why, "never connected");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run's configuration in one `run starting` event.
+fn log_start(a: &RunArgs, cfg: &EngineConfig, logging: &tickrail_engine::logs::Logging) {
+    use tickrail_engine::config::{Endpoint, StrategySource};
+    let endpoint = match (&a.url, &cfg.feed.endpoint) {
+        (Some(u), _) | (None, Endpoint::Url(u)) => u.clone(),
+        (None, Endpoint::Replay) => format!("replay ({} captures)", cfg.replay.captures.len()),
+    };
+    let strategy = match (&a.plugin, &cfg.strategy.plugin) {
+        (Some(p), _) | (None, StrategySource::File(p)) => p.display().to_string(),
+        (None, StrategySource::Builtin(name)) => format!("builtin:{name}"),
+        (None, StrategySource::None) => "none".into(),
+    };
+    let opt = |p: Option<&std::path::Path>| p.map_or_else(String::new, |p| p.display().to_string());
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %a.config.display(),
+        endpoint,
+        symbols = %cfg.feed.symbols.join(","),
+        streams = %cfg.feed.streams.join(","),
+        strategy,
+        model = opt(cfg.model.path.as_deref()),
+        journal = %cfg.journal.dir.display(),
+        ops = %if cfg.ops.enabled { cfg.ops.listen.to_string() } else { "off".into() },
+        wait = %cfg.pipeline.wait,
+        max_ticks = a.max_ticks.unwrap_or(0),
+        duration_s = a.duration.map_or(0, |d| d.as_secs()),
+        log_file = opt(logging.file()),
+        log_filter = logging.filter(),
+        "run starting"
+    );
 }
 
 /// The kill switch from outside the process: SIGUSR1 turns it on, SIGUSR2 off, and while
@@ -127,20 +173,20 @@ fn kill_switch_watch(
                 let mut file_was = false;
                 loop {
                     if on.swap(false, Ordering::Relaxed) {
-                        eprintln!("tickrail: SIGUSR1: kill switch on");
+                        tracing::warn!(signal = "SIGUSR1", "kill switch on");
                         controls.kill_switch.store(true, Ordering::Relaxed);
                     }
                     if off.swap(false, Ordering::Relaxed) {
-                        eprintln!("tickrail: SIGUSR2: kill switch off");
+                        tracing::warn!(signal = "SIGUSR2", "kill switch off");
                         controls.kill_switch.store(false, Ordering::Relaxed);
                     }
                     if let Some(f) = &file {
                         let exists = f.exists();
                         if exists != file_was {
-                            eprintln!(
-                                "tickrail: {} {}: kill switch {}",
-                                f.display(),
-                                if exists { "appeared" } else { "removed" },
+                            tracing::warn!(
+                                file = %f.display(),
+                                exists,
+                                "kill switch {}",
                                 if exists { "on" } else { "off" }
                             );
                             controls.kill_switch.store(exists, Ordering::Relaxed);
@@ -151,7 +197,7 @@ fn kill_switch_watch(
                 }
             });
         if let Err(e) = spawned {
-            eprintln!("tickrail: kill-switch watcher not started: {e}");
+            tracing::error!(error = %e, "kill-switch watcher not started");
         }
     }))
 }

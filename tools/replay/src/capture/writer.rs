@@ -15,8 +15,27 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct CaptureWriter {
     path: PathBuf,
-    out: GzEncoder<BufWriter<File>>,
+    out: GzEncoder<Counted<BufWriter<File>>>,
     lines: u64,
+}
+
+/// Counts the bytes passed through: the compressed size of the file so far.
+#[derive(Debug)]
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl CaptureWriter {
@@ -25,7 +44,10 @@ impl CaptureWriter {
         let path = path.as_ref().to_path_buf();
         let file = File::create(&path)
             .map_err(|source| CaptureError::Write { file: path.clone(), source })?;
-        let out = GzEncoder::new(BufWriter::with_capacity(1 << 16, file), Compression::fast());
+        let out = GzEncoder::new(
+            Counted { inner: BufWriter::with_capacity(1 << 16, file), bytes: 0 },
+            Compression::fast(),
+        );
         Ok(Self { path, out, lines: 0 })
     }
 
@@ -52,12 +74,29 @@ impl CaptureWriter {
         self.lines
     }
 
+    /// Compressed bytes produced so far (what is in the file once buffers are flushed; the
+    /// compressor holds back up to a block).
+    pub fn compressed_bytes(&self) -> u64 {
+        self.out.get_ref().bytes
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Pushes what the compressor and the buffer hold to the OS (a sync point for readers of a
+    /// file still being written; costs some compression).
+    pub fn flush(&mut self) -> Result<(), CaptureError> {
+        self.out.flush().map_err(|source| CaptureError::Write { file: self.path.clone(), source })
+    }
+
     /// Writes the gzip trailer, flushes and syncs the file.
     pub fn finish(self) -> Result<(), CaptureError> {
         let Self { path, out, .. } = self;
         let err = |source| CaptureError::Write { file: path.clone(), source };
-        let buffered = out.finish().map_err(err)?;
-        let file = buffered.into_inner().map_err(|e| err(e.into_error()))?;
+        let counted = out.finish().map_err(err)?;
+        let file = counted.inner.into_inner().map_err(|e| err(e.into_error()))?;
         file.sync_all().map_err(err)
     }
 }
