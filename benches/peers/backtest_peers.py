@@ -48,8 +48,13 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PEERS = ("hftbacktest", "nautilus", "tickrail")
-LABELS = {"hftbacktest": "hftbacktest", "nautilus": "NautilusTrader", "tickrail": "tickrail"}
+PEERS = ("hftbacktest", "nautilus", "tickrail", "tickrail-archive")
+LABELS = {
+    "hftbacktest": "hftbacktest",
+    "nautilus": "NautilusTrader",
+    "tickrail": "tickrail (JSON capture)",
+    "tickrail-archive": "tickrail (tick archive)",
+}
 CAPTURE_NAME = "btcusdt_synthetic.capture.gz"
 HFT_NAME = "btcusdt_synthetic.hftbacktest.npz"
 PARQUET_NAME = "btcusdt_synthetic.trades.parquet"
@@ -351,10 +356,19 @@ def priority(nice: int):
     return (lambda: os.nice(nice)) if nice else None
 
 
+def make_archive(binary: Path, config: Path, capture: Path, archive: Path) -> None:
+    """The capture normalised once into a tick archive (`tickrail data archive`): what
+    hftbacktest's .npz is to its own input, a binary form made before the timed run."""
+    cmd = [str(binary), "data", "archive", "--config", str(config), "--capture", str(capture)]
+    cmd += ["--out", str(archive)]
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+
+
 def run_tickrail(
     binary: Path,
     config: Path,
-    capture: Path,
+    source: tuple[str, Path],
     plugin: Path,
     plugin_cfg: Path,
     report: Path,
@@ -365,8 +379,8 @@ def run_tickrail(
         "backtest",
         "--config",
         str(config),
-        "--capture",
-        str(capture),
+        source[0],
+        str(source[1]),
         "--plugin",
         str(plugin),
         "--plugin-config",
@@ -514,6 +528,7 @@ def markdown(result: dict) -> str:
         "nautilus": vers.get("nautilus_trader"),
         "tickrail": f"{vers.get('tickrail_commit')} ({vers.get('tickrail_tree')})",
     }
+    version_of["tickrail-archive"] = version_of["tickrail"]
     for name in PEERS:
         r = rows.get(name)
         if r is None:
@@ -565,15 +580,20 @@ def main(argv: list[str]) -> int:
     capture = a.data / CAPTURE_NAME
     binary = ROOT / "target/release/tickrail"
     plugin = ROOT / "target/release/libtickrail_plugin_dummy.so"
+    archive = a.data / "btcusdt_synthetic.ticks"
     errors: dict[str, str] = {}
-    if "tickrail" in a.only:
+    ours = [n for n in ("tickrail", "tickrail-archive") if n in a.only]
+    if ours:
         try:
             if not a.no_build:
                 build_tickrail()
             engine_cfg = tickrail_config(a.engine_config, capture, a.out)
+            if "tickrail-archive" in ours:
+                make_archive(binary, engine_cfg, capture, archive)
         except (OSError, subprocess.CalledProcessError, tomllib.TOMLDecodeError) as e:
-            errors["tickrail"] = f"setting up: {e}"
-            print(f"tickrail: {errors['tickrail']}", file=sys.stderr)
+            for n in ours:
+                errors[n] = f"setting up: {e}"
+            print(f"tickrail: setting up: {e}", file=sys.stderr)
 
     result = {
         "input": {"rows": manifest["rows"], "seed": manifest["seed"], "data": str(a.data)},
@@ -593,10 +613,11 @@ def main(argv: list[str]) -> int:
                 continue
             before = load_avg()
             try:
-                if name == "tickrail":
-                    report = a.out / "runs" / f"tickrail-{i}" / "report.json"
+                if name in ("tickrail", "tickrail-archive"):
+                    report = a.out / "runs" / f"{name}-{i}" / "report.json"
+                    source = ("--capture", capture) if name == "tickrail" else ("--archive", archive)
                     r = run_tickrail(
-                        binary, engine_cfg, capture, plugin, a.plugin_config, report, a.nice
+                        binary, engine_cfg, source, plugin, a.plugin_config, report, a.nice
                     )
                 else:
                     r = run_worker(name, a)

@@ -15,6 +15,16 @@
 //!   histogram keeps a bucket for 0 below its 1 ns lowest discernible value, so a "0 ns" percentile
 //!   honestly reads "below the clock's resolution" instead of an invented 1 ns.
 //!
+//! Interval histograms: [`interval_channels`] pairs an [`IntervalSwap`] (owned by the recording
+//! thread) with an [`IntervalCollector`] (owned by a collecting thread). Between batches the
+//! recording thread asks [`IntervalSwap::poll`] whether the interval has elapsed; if so it swaps
+//! its filled recorder for an empty spare (moving a few hundred bytes of histogram headers: no
+//! allocation, no lock) and hands the filled one over with `try_send`. The collector folds each
+//! interval into a cumulative total, lets its caller look at both, clears the recorder and sends
+//! it back as the next spare, so the same few boxed recorders circulate for the whole run.
+//! Nothing is lost: a recorder holds every count until the collector merges it, and the last
+//! partial interval goes over with [`IntervalSwap::finish`].
+//!
 //! ```
 //! use tickrail_engine::latency::{LatencyRecorder, Stage};
 //! let mut hot = LatencyRecorder::new();
@@ -24,6 +34,9 @@
 //! assert_eq!(total.percentiles(Stage::Model).count, 1);
 //! ```
 
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -212,6 +225,148 @@ impl std::fmt::Debug for LatencyRecorder {
     }
 }
 
+/// One interval's histograms, on their way from the recording thread to the collector.
+#[derive(Debug)]
+pub struct LatencyInterval {
+    /// Start of the interval (engine clock, [`crate::clock::now_ns`]).
+    pub start_ns: i64,
+    /// End of the interval (engine clock).
+    pub end_ns: i64,
+    /// Every duration recorded in `[start_ns, end_ns)`.
+    pub rec: Box<LatencyRecorder>,
+}
+
+/// Spare recorders in circulation per channel pair: one being filled by the collector's caller
+/// while another waits on the recording side, so a swap rarely finds none.
+pub const SPARES: usize = 2;
+
+/// Builds the channel pair for interval histograms of `every` (see the module docs), with
+/// [`SPARES`] empty recorders allocated now. `start_ns` is when the first interval starts.
+pub fn interval_channels(every: Duration, start_ns: i64) -> (IntervalSwap, IntervalCollector) {
+    // Bounded by the number of recorders in circulation: a send can never find the channel full.
+    let (filled_tx, filled_rx) = crossbeam_channel::bounded(SPARES);
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded(SPARES);
+    for _ in 0..SPARES {
+        // Capacity SPARES, receiver alive: cannot fail.
+        let _ = spare_tx.try_send(Box::new(LatencyRecorder::new()));
+    }
+    let every_ns = i64::try_from(every.as_nanos()).unwrap_or(i64::MAX).max(1);
+    let swap = IntervalSwap {
+        every_ns,
+        start_ns,
+        spare: spare_rx,
+        filled: filled_tx,
+        held: None,
+        sent: 0,
+        missed: 0,
+    };
+    let collector =
+        IntervalCollector { filled: filled_rx, spare: spare_tx, total: LatencyRecorder::new() };
+    (swap, collector)
+}
+
+/// The recording thread's end of the interval channels. See the module docs.
+#[derive(Debug)]
+pub struct IntervalSwap {
+    every_ns: i64,
+    start_ns: i64,
+    spare: Receiver<Box<LatencyRecorder>>,
+    filled: Sender<LatencyInterval>,
+    /// A spare taken but not used (the collector had gone when it was to be sent).
+    held: Option<Box<LatencyRecorder>>,
+    sent: u64,
+    missed: u64,
+}
+
+impl IntervalSwap {
+    /// Called between batches with the thread's recorder and the time now. When the interval
+    /// has elapsed and a spare is at hand, hands `rec`'s counts over as one interval and leaves
+    /// `rec` empty; returns whether it did. Otherwise `rec` keeps recording (the interval grows
+    /// until the next call finds a spare). No allocation, no lock, no blocking.
+    #[inline]
+    pub fn poll(&mut self, rec: &mut LatencyRecorder, now_ns: i64) -> bool {
+        if now_ns.saturating_sub(self.start_ns) < self.every_ns {
+            return false;
+        }
+        self.hand_over(rec, now_ns, false)
+    }
+
+    /// End of the run: hands the last partial interval over, waiting for a spare if need be (not
+    /// for the hot path). Returns false when the collector has gone; the counts then stay in
+    /// `rec`. Dropping the swap afterwards ends the collector.
+    pub fn finish(mut self, rec: &mut LatencyRecorder, now_ns: i64) -> bool {
+        self.hand_over(rec, now_ns, true)
+    }
+
+    /// Intervals handed over.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Times an interval was due but no spare was at hand (the collector is behind).
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+
+    fn hand_over(&mut self, rec: &mut LatencyRecorder, now_ns: i64, wait: bool) -> bool {
+        let spare = match self.held.take() {
+            Some(b) => Some(b),
+            None if wait => self.spare.recv().ok(),
+            None => self.spare.try_recv().ok(),
+        };
+        let Some(mut b) = spare else {
+            self.missed += 1;
+            return false;
+        };
+        std::mem::swap(rec, &mut *b);
+        let interval = LatencyInterval { start_ns: self.start_ns, end_ns: now_ns, rec: b };
+        // The channel holds as many intervals as there are recorders: never full. It fails only
+        // when the collector has gone; then the counts go back into `rec`.
+        match self.filled.try_send(interval) {
+            Ok(()) => {
+                self.start_ns = now_ns;
+                self.sent += 1;
+                true
+            }
+            Err(e) => {
+                let mut b = e.into_inner().rec;
+                std::mem::swap(rec, &mut *b);
+                self.held = Some(b);
+                self.missed += 1;
+                false
+            }
+        }
+    }
+}
+
+/// The collecting thread's end of the interval channels. See the module docs.
+#[derive(Debug)]
+pub struct IntervalCollector {
+    filled: Receiver<LatencyInterval>,
+    spare: Sender<Box<LatencyRecorder>>,
+    total: LatencyRecorder,
+}
+
+impl IntervalCollector {
+    /// Receives intervals until the [`IntervalSwap`] is dropped. Each one is merged into the
+    /// cumulative total, then `on_interval` sees it together with the total so far, then it is
+    /// cleared and goes back as a spare. Returns the total: every count of every interval,
+    /// once.
+    pub fn run(
+        mut self,
+        mut on_interval: impl FnMut(&LatencyInterval, &LatencyRecorder),
+    ) -> LatencyRecorder {
+        while let Ok(mut interval) = self.filled.recv() {
+            self.total.merge_from(&interval.rec);
+            on_interval(&interval, &self.total);
+            interval.rec.reset();
+            // The recording side may have finished; then the recorder is simply dropped.
+            let _ = self.spare.try_send(interval.rec);
+        }
+        self.total
+    }
+}
+
 fn new_histogram() -> Histogram<u64> {
     // Constant, valid bounds (low 1 ≥ 1, high ≥ 2 × low, sigfig ≤ 5): creation cannot fail.
     let mut h = Histogram::new_with_bounds(1, MAX_NS, SIGFIG).expect("valid histogram bounds");
@@ -322,5 +477,86 @@ mod tests {
         assert_eq!(r.histogram(Stage::Strategy).distinct_values(), len);
         r.record(Stage::Strategy, 42);
         assert_eq!(r.percentiles(Stage::Strategy).max, 42);
+    }
+
+    #[test]
+    fn intervals_lose_nothing() {
+        let (mut swap, collector) = interval_channels(Duration::from_nanos(100), 0);
+        let seen = std::thread::spawn(move || {
+            let mut sum = [0u64; Stage::COUNT];
+            let mut spans = Vec::new();
+            let total = collector.run(|iv, total| {
+                for s in Stage::ALL {
+                    sum[s as usize] += iv.rec.histogram(s).len();
+                }
+                spans.push((iv.start_ns, iv.end_ns));
+                assert_eq!(total.percentiles(Stage::Model).count, sum[Stage::Model as usize]);
+            });
+            (sum, spans, total)
+        });
+        let mut rec = LatencyRecorder::new();
+        let mut all = LatencyRecorder::new();
+        let mut now = 0;
+        let mut swaps = 0;
+        for batch in 0..200u64 {
+            for v in 0..(batch % 7) * 10 {
+                rec.record(Stage::Model, 500 + v);
+                rec.record(Stage::Risk, MAX_NS + v);
+                all.record(Stage::Model, 500 + v);
+                all.record(Stage::Risk, MAX_NS + v);
+            }
+            now += 37;
+            if swap.poll(&mut rec, now) {
+                swaps += 1;
+                assert_eq!(rec.percentiles(Stage::Model).count, 0, "left empty");
+            }
+        }
+        assert!(swaps > 0);
+        assert!(swap.finish(&mut rec, now + 1));
+        assert_eq!(rec.percentiles(Stage::Model).count, 0);
+        let (sum, spans, total) = seen.join().unwrap();
+        assert_eq!(sum[Stage::Model as usize], all.percentiles(Stage::Model).count);
+        assert_eq!(total.percentiles(Stage::Model), all.percentiles(Stage::Model));
+        assert_eq!(total.percentiles(Stage::Risk), all.percentiles(Stage::Risk));
+        assert_eq!(total.saturated(Stage::Risk), all.saturated(Stage::Risk));
+        assert_eq!(spans.len() as u64, swaps + 1);
+        // Intervals tile the run: each starts where the previous ended.
+        assert_eq!(spans[0].0, 0);
+        for w in spans.windows(2) {
+            assert_eq!(w[0].1, w[1].0);
+            assert!(w[0].1 - w[0].0 >= 100);
+        }
+    }
+
+    #[test]
+    fn without_a_spare_the_interval_grows() {
+        let (mut swap, collector) = interval_channels(Duration::from_nanos(10), 0);
+        let mut rec = LatencyRecorder::new();
+        // Nobody collects: the SPARES spares are used, then the swap must wait.
+        for i in 0..SPARES as i64 {
+            rec.record(Stage::Hop, 1);
+            assert!(swap.poll(&mut rec, 10 * (i + 1)));
+        }
+        rec.record(Stage::Hop, 1);
+        assert!(!swap.poll(&mut rec, 1_000));
+        assert_eq!(swap.missed(), 1);
+        assert_eq!(rec.percentiles(Stage::Hop).count, 1, "still recording into the same one");
+        assert!(!swap.poll(&mut rec, 1_005), "not due: not counted as missed");
+        let collecting = std::thread::spawn(move || collector.run(|_, _| {}));
+        assert!(swap.finish(&mut rec, 2_000));
+        let total = collecting.join().unwrap();
+        assert_eq!(total.percentiles(Stage::Hop).count, SPARES as u64 + 1);
+    }
+
+    #[test]
+    fn when_the_collector_is_gone_the_counts_stay() {
+        let (mut swap, collector) = interval_channels(Duration::from_nanos(10), 0);
+        drop(collector);
+        let mut rec = LatencyRecorder::new();
+        rec.record(Stage::Exec, 7);
+        assert!(!swap.poll(&mut rec, 100));
+        assert_eq!(rec.percentiles(Stage::Exec).count, 1);
+        assert!(!swap.finish(&mut rec, 200));
+        assert_eq!(rec.percentiles(Stage::Exec).count, 1);
     }
 }

@@ -8,7 +8,8 @@
 //! channel and its answer relayed back (200 / 409), or 503 when it does not answer; oversized
 //! requests refused with 431 / 413; a client that sends nothing gets 408 while others are
 //! served; a token planted in a 0600 file never shows up in any answer; stop refuses new
-//! connections.
+//! connections. And in a real run over the bundled replay: feed availability, ring occupancy,
+//! strategy faults and the model's info are kept current by the threads that know them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -681,4 +682,89 @@ fn stop_refuses_new_connections() {
     assert!(OpsServer::start_configured(&OpsConfig::default(), reg, metrics, tx)
         .unwrap()
         .is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real run: the metrics the feed, hot thread and pipeline keep up to date.
+// ---------------------------------------------------------------------------------------------
+
+/// Faults on every 500th tick; on its first tick waits until the feed has received
+/// `HOLD_UNTIL` messages, so the input ring holds a backlog the hot thread then reports. Records
+/// the largest input ring occupancy it sees in the metrics.
+struct Backlogged {
+    metrics: Arc<std::sync::OnceLock<Arc<EngineMetrics>>>,
+    ticks: u64,
+    max_occupancy: Arc<std::sync::atomic::AtomicI64>,
+}
+
+const HOLD_UNTIL: u64 = 10_000;
+const FAULT_EVERY: u64 = 500;
+
+impl tickrail_engine::strategy::Strategy for Backlogged {
+    fn on_tick(
+        &mut self,
+        _input: &tickrail_engine::strategy::StrategyInput<'_>,
+    ) -> Result<(), tickrail_engine::strategy::StrategyFault> {
+        self.ticks += 1;
+        if let Some(m) = self.metrics.get() {
+            if self.ticks == 1 {
+                while m.ticks_received.get() < HOLD_UNTIL {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
+            let occ = m.ring_occupancy.get(0).map_or(0, |g| g.get());
+            self.max_occupancy.fetch_max(occ, std::sync::atomic::Ordering::Relaxed);
+        }
+        if self.ticks.is_multiple_of(FAULT_EVERY) {
+            Err(tickrail_engine::strategy::StrategyFault::Panicked)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn name(&self) -> &str {
+        "backlogged"
+    }
+}
+
+#[test]
+fn a_run_keeps_availability_ring_occupancy_faults_and_model_info_current() {
+    use tickrail_engine::pipeline::{run_with_hooks, RunHooks, RunOptions};
+
+    let mut cfg = tickrail_tests::config_with(&[]);
+    cfg.ops.enabled = true;
+    cfg.ops.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.model.path = Some(tickrail_tests::workspace().join("config/models/btcusdt_5m_lgbm.onnx"));
+    let slot = Arc::new(std::sync::OnceLock::new());
+    let max_occupancy = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let strategy =
+        Backlogged { metrics: slot.clone(), ticks: 0, max_occupancy: max_occupancy.clone() };
+    let hook_slot = slot.clone();
+    let hooks = RunHooks {
+        on_metrics: Some(Box::new(move |m| {
+            let _ = hook_slot.set(m);
+        })),
+        ..RunHooks::default()
+    };
+    let opts = RunOptions { max_messages: Some(30_000), ..Default::default() };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let out = run_with_hooks(&cfg, &opts, stop, strategy, hooks).unwrap();
+    let m = slot.get().expect("the run handed its metrics to the hook");
+
+    // Connected for all but the connect itself; the ratio is over the run's wall time.
+    let availability = m.feed_availability.get();
+    assert!(availability > 0.5 && availability <= 1.0, "{availability}");
+    assert_eq!(m.feed_connected.get(), 0, "the feed has stopped");
+    // The feed ran ahead while the strategy held its first tick.
+    let max_occ = max_occupancy.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(max_occ > 0 && max_occ <= cfg.pipeline.ring_capacity as i64, "{max_occ}");
+    // Every strategy fault is counted.
+    assert!(out.hot.strategy_faults >= 1);
+    assert_eq!(m.plugin_panics.get(), out.hot.strategy_faults);
+    assert_eq!(m.plugin.get(), Some(vec!["backlogged".to_string(), String::new()]));
+    assert_eq!(m.model.get(), Some(vec!["btcusdt_5m_lgbm.onnx".to_string()]));
+    assert_eq!(m.model_reloads.get(), 0);
+    let status = tickrail_engine::ops::StatusSource::status(m.as_ref());
+    assert_eq!(status["model"]["version"], "btcusdt_5m_lgbm.onnx");
+    assert_eq!(status["feed"]["availability"], availability);
 }

@@ -15,12 +15,16 @@
 //! chunk body    rkyv archive of up to `ticks_per_chunk` fixed-size tick records, zero-padded to 64
 //! ```
 //!
+//! [`to_capture`] turns archived trades and quotes back into exchange messages, which is how
+//! `tickrail replay --archive` serves an archive over a WebSocket.
+//!
 //! Every section starts on a 64-byte boundary, so a memory-mapped file can be validated and read
 //! in place. Each chunk is checked on its own (header CRC, body CRC, rkyv validation), so damage
 //! is reported with its chunk and byte offset, and every tick before it is still usable.
 
 mod format;
 mod reader;
+mod render;
 mod writer;
 
 #[cfg(test)]
@@ -28,6 +32,7 @@ mod tests;
 
 pub use format::{Meta, FORMAT_VERSION, MAGIC};
 pub use reader::{read_all, ArchiveReader};
+pub use render::{to_capture, LeftOut};
 pub use writer::ArchiveWriter;
 
 use std::path::PathBuf;

@@ -135,6 +135,9 @@ pub struct PipelineConfig {
 pub struct ReportConfig {
     /// Each run writes `<dir>/<UTC timestamp>/report.json` (+ `.hgrm`, `.svg`) unless `--report` names a file.
     pub dir: PathBuf,
+    /// `report.interval_s`: seconds between interval histograms (the interval log beside the
+    /// report and live `/metrics` quantiles); 0 = off.
+    pub interval_s: f64,
 }
 
 /// The whole checked configuration.
@@ -413,7 +416,10 @@ impl EngineConfig {
         let pipeline =
             PipelineConfig { ring_capacity, output_ring_capacity, wait, feed_core, hot_core };
 
-        let report = ReportConfig { dir: base.join(r.string("report.dir")) };
+        let report = ReportConfig {
+            dir: base.join(r.string("report.dir")),
+            interval_s: r.float("report.interval_s", 0.0, 86_400.0),
+        };
         let features = read_features(&mut r);
         let plugin = match r.string("strategy.plugin").as_str() {
             "" | "none" => StrategySource::None,

@@ -17,6 +17,7 @@ mod conn;
 mod normalize;
 mod rest;
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -220,6 +221,19 @@ pub struct Feed<K: FeedSink = Producer<InputEvent>> {
     stop: Arc<AtomicBool>,
     last_error: Option<String>,
     metrics: Option<Arc<crate::ops::EngineMetrics>>,
+    availability: Cell<Availability>,
+}
+
+/// The feed's connected time, for `tickrail_feed_availability_ratio`: updated where the metrics
+/// are published, never per message.
+#[derive(Debug, Clone, Copy, Default)]
+struct Availability {
+    /// When the connection now up was published as connected.
+    up_since: Option<Instant>,
+    /// Connected and fresh time of the connections that have ended.
+    up_before: Duration,
+    /// `FeedStats::stale` when last published.
+    stale_seen: u64,
 }
 
 impl<K: FeedSink> std::fmt::Debug for Feed<K> {
@@ -244,6 +258,7 @@ impl<K: FeedSink> Feed<K> {
             stop,
             last_error: None,
             metrics: None,
+            availability: Cell::new(Availability::default()),
             settings,
         }
     }
@@ -255,10 +270,35 @@ impl<K: FeedSink> Feed<K> {
         self
     }
 
-    /// Copies the counters into the metrics: a few relaxed atomic stores.
+    /// Copies the counters into the metrics: a few relaxed atomic stores and one clock read.
+    ///
+    /// Availability is the fraction of the run's wall time (since the metrics were registered,
+    /// just before the feed started) during which the feed was connected and fresh: from a
+    /// published connect to the matching disconnect, less the silence that ends a connection as
+    /// stale (`stale_after`). Connect attempts, backoff and snapshot failures count as down.
     fn publish_metrics(&self, connected: bool) {
         let Some(m) = &self.metrics else { return };
         let f = &self.stats;
+        let now = Instant::now();
+        let mut a = self.availability.get();
+        match (connected, a.up_since) {
+            (true, None) => a.up_since = Some(now),
+            (false, Some(since)) => {
+                let mut up = now.saturating_duration_since(since);
+                if f.stale > a.stale_seen {
+                    up = up.saturating_sub(self.settings.stale_after);
+                }
+                a.up_before += up;
+                a.up_since = None;
+            }
+            _ => {}
+        }
+        a.stale_seen = f.stale;
+        self.availability.set(a);
+        let up =
+            a.up_before + a.up_since.map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        let run = m.uptime().as_secs_f64();
+        m.feed_availability.set(if run > 0.0 { (up.as_secs_f64() / run).min(1.0) } else { 0.0 });
         m.ticks_received.set_total(f.received);
         for r in crate::reject::Reject::ALL {
             m.ticks_rejected.set_total(r as usize, f.rejected.get(r));

@@ -131,12 +131,22 @@ fn parse(origin: &'static str, s: &str) -> Result<EnvFilter, LogError> {
     check_filter(s).map_err(|message| LogError::Filter { origin, message })
 }
 
+/// The HTTP client logs request lines at TRACE, and Telegram's carry the bot token in the path:
+/// they never reach a log, whatever level is configured.
+fn no_request_lines() -> impl Filter<Registry> + Send + Sync + 'static {
+    tracing_subscriber::filter::filter_fn(|meta| {
+        !(*meta.level() == tracing::Level::TRACE && meta.target().starts_with("ureq"))
+    })
+}
+
 fn layer<F: Filter<Registry> + Send + Sync + 'static>(
     format: LogFormat,
     writer: LogWriter,
     ansi: bool,
     filter: F,
 ) -> BoxedLayer {
+    use tracing_subscriber::filter::FilterExt;
+    let filter = filter.and(no_request_lines());
     match format {
         LogFormat::Human => fmt::layer()
             .with_writer(writer)

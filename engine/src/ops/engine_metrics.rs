@@ -371,6 +371,19 @@ impl EngineMetrics {
         }
     }
 
+    /// Refreshes every stage summary during a run: quantiles from the latest `interval` (how
+    /// the tails look now), `_sum` and `_count` from the run's cumulative `total` (so rates over
+    /// them stay monotonic, as Prometheus expects of a summary). A stage with no data in the
+    /// interval reads NaN. Ops side only.
+    pub fn refresh_latency_interval(&self, interval: &LatencyRecorder, total: &LatencyRecorder) {
+        for (stage, summary) in Stage::ALL.iter().zip(self.stage_latency.iter()) {
+            let p = interval.percentiles(*stage);
+            let q = [p.p50, p.p90, p.p99, p.p999].map(|ns| nan_if_empty(p.count, ns));
+            let t = total.percentiles(*stage);
+            summary.set(&q, t.mean * t.count as f64 / 1e9, t.count);
+        }
+    }
+
     /// Time since [`register`](Self::register).
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()

@@ -3,15 +3,16 @@
 //!
 //! It owns all trading state and never shares it: no lock, no allocation, no syscall per tick
 //! (parking happens only when the ring is empty, per the wait strategy). Between ring batches it
-//! looks at the control flags (kill switch) and lets the strategy swap.
+//! looks at the control flags (kill switch) and lets the strategy swap, and hands its latency
+//! histograms over once per interval when asked to ([`run_with_intervals`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::ops::{ControlCommand, ControlRequest, EngineMetrics};
+use crate::ops::{ControlCommand, ControlRequest, EngineMetrics, Ring};
 
 use crate::clock;
-use crate::latency::{LatencyRecorder, Stage};
+use crate::latency::{IntervalSwap, LatencyRecorder, Stage};
 use crate::pipeline::event::{InputEvent, OutputEvent};
 use crate::pipeline::trader::Trader;
 use crate::ring::{Consumer, Producer};
@@ -62,19 +63,38 @@ pub struct HotStats {
 pub struct HotOutcome {
     /// Counters.
     pub stats: HotStats,
-    /// hop, hot, tick-to-decision and the trading stages' latencies.
+    /// hop, hot, tick-to-decision and the trading stages' latencies not handed over as
+    /// intervals (everything, when intervals are off).
     pub latency: LatencyRecorder,
+    /// Intervals that were due but found no spare recorder (they grew into the next one).
+    pub intervals_missed: u64,
 }
 
 /// Runs until the input ring closes and is drained. `processed` mirrors the tick count for
 /// observers (health, metrics).
 pub fn run<S: Strategy>(
+    input: Consumer<InputEvent>,
+    trader: &mut Trader<S>,
+    output: Producer<OutputEvent>,
+    controls: &Controls,
+    processed: &AtomicU64,
+    ops: Option<&OpsLink>,
+) -> HotOutcome {
+    run_with_intervals(input, trader, output, controls, processed, ops, None)
+}
+
+/// [`run`], handing the latency histograms over through `intervals` between ring batches (one
+/// clock reading per batch; a swap moves the histograms, it never allocates or blocks) and the
+/// last partial interval at the end. An interval ends at the first batch boundary after it is
+/// due, so while the ring is empty (the thread parked) it simply grows until ticks come again.
+pub fn run_with_intervals<S: Strategy>(
     mut input: Consumer<InputEvent>,
     trader: &mut Trader<S>,
     mut output: Producer<OutputEvent>,
     controls: &Controls,
     processed: &AtomicU64,
     ops: Option<&OpsLink>,
+    mut intervals: Option<IntervalSwap>,
 ) -> HotOutcome {
     let mut stats = HotStats::default();
     let mut latency = LatencyRecorder::new();
@@ -112,10 +132,17 @@ pub fn run<S: Strategy>(
         if r.is_err() {
             break;
         }
+        if let Some(swap) = &mut intervals {
+            swap.poll(&mut latency, clock::now_ns());
+        }
         if let Some(link) = ops {
             let mut emit = |e: OutputEvent| must_emit(&mut output, &mut stats.output_waits, e);
             serve_ops(link, trader, controls, &mut emit);
-            link.metrics.ticks_processed.set_total(stats.processed);
+            let m = &link.metrics;
+            m.ticks_processed.set_total(stats.processed);
+            m.plugin_panics.set_total(stats.strategy_faults);
+            m.ring_occupancy.set(Ring::Input as usize, input.backlog() as i64);
+            m.ring_occupancy.set(Ring::Output as usize, output.occupancy() as i64);
         }
         let kill = controls.kill_switch.load(Ordering::Relaxed);
         if kill != trader.risk.kill_switch() {
@@ -126,7 +153,11 @@ pub fn run<S: Strategy>(
     }
     let n = stats.processed;
     try_emit(&mut output, &mut stats, OutputEvent::Progress { count: n });
-    HotOutcome { stats, latency }
+    let intervals_missed = intervals.as_ref().map_or(0, IntervalSwap::missed);
+    if let Some(swap) = intervals {
+        swap.finish(&mut latency, clock::now_ns());
+    }
+    HotOutcome { stats, latency, intervals_missed }
 }
 
 /// Progress and similar: dropped (and counted) when the ring is full.

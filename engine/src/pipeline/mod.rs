@@ -10,6 +10,11 @@
 //! wait strategy), the ops thread blocks. [`run`] starts them (and an embedded replay server when
 //! the config asks for one), waits for the feed to end, drains the rings and returns the
 //! counters and merged histograms.
+//!
+//! With `[report] interval_s` on, the hot thread also hands its latency histograms over once
+//! per interval (a swap with a recycled spare, no allocation) to a `tickrail-latency` thread,
+//! which keeps the run total, refreshes `/metrics` and appends to the interval log. The feed
+//! thread's Parse stage stays cumulative and joins the total at the end.
 
 pub mod audit;
 mod event;
@@ -49,6 +54,8 @@ pub struct RunOptions {
     pub max_messages: Option<u64>,
     /// Run this long (the embedded replay loops until then).
     pub duration: Option<Duration>,
+    /// Write the interval log here (every `[report] interval_s`; nothing when that is 0).
+    pub interval_log: Option<std::path::PathBuf>,
 }
 
 /// A run could not start.
@@ -89,6 +96,9 @@ pub enum RunError {
     /// The journal's last risk state cannot be restored.
     #[error("journal recovery: {0}")]
     RiskSnapshot(#[from] crate::risk::SnapshotError),
+    /// The interval log could not be created.
+    #[error("interval log: {0}")]
+    IntervalLog(crate::report::ReportError),
     /// A pipeline thread panicked.
     #[error("the {0} thread panicked")]
     Panicked(&'static str),
@@ -189,6 +199,25 @@ pub struct RunOutcome {
     pub journal_dir: std::path::PathBuf,
     /// The embedded replay server's counters, when one ran.
     pub replay: Option<ReplayStats>,
+    /// The interval histograms, when `[report] interval_s` is on.
+    pub intervals: Option<IntervalsInfo>,
+}
+
+/// What the interval histograms of a run did.
+#[derive(Debug, Clone, Default)]
+pub struct IntervalsInfo {
+    /// Configured interval length in seconds.
+    pub interval_s: f64,
+    /// Intervals collected (the last, partial one included).
+    pub intervals: u64,
+    /// Intervals that were due but found no spare recorder and grew into the next one.
+    pub missed: u64,
+    /// The interval log, when one was written.
+    pub log: Option<std::path::PathBuf>,
+    /// Interval lines in the log.
+    pub log_lines: u64,
+    /// The first write error of the log (the log stops there; the run goes on).
+    pub log_error: Option<String>,
 }
 
 fn pin(core: Option<usize>) {
@@ -223,6 +252,10 @@ pub struct RunHooks {
     /// Receives the run's control flags (kill switch) once they exist: signal handlers and the
     /// ops server set them; the hot thread applies them between ring batches.
     pub on_controls: Option<Box<dyn FnOnce(Arc<Controls>) + Send>>,
+    /// Receives the run's metric handles once they are registered, e.g. for a plugin swap
+    /// controller to count swaps. Without metrics (ops server and alerts off) it is dropped
+    /// uncalled before the threads start.
+    pub on_metrics: Option<Box<dyn FnOnce(Arc<crate::ops::EngineMetrics>) + Send>>,
 }
 
 impl std::fmt::Debug for RunHooks {
@@ -230,6 +263,7 @@ impl std::fmt::Debug for RunHooks {
         f.debug_struct("RunHooks")
             .field("on_hot_waker", &self.on_hot_waker.is_some())
             .field("on_controls", &self.on_controls.is_some())
+            .field("on_metrics", &self.on_metrics.is_some())
             .finish()
     }
 }
@@ -331,6 +365,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
 
     // The ops server (metrics, health, control), when enabled. The metrics also exist when only
     // alerts are on: the alert watcher reads them.
+    let mut on_metrics = hooks.on_metrics;
     let (ops_server, ops_link) = if cfg.ops.enabled || cfg.alerts.enabled {
         let mut reg = crate::ops::Registry::new();
         let metrics = Arc::new(
@@ -344,6 +379,13 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
             .ring_capacity
             .set(crate::ops::Ring::Output as usize, cfg.pipeline.output_ring_capacity as i64);
         metrics.plugin.set([&strategy_name, ""]);
+        if let Some(model) = trader.model.model() {
+            let file = model.path().file_name().unwrap_or(model.path().as_os_str());
+            metrics.model.set([&file.to_string_lossy()]);
+        }
+        if let Some(hook) = on_metrics.take() {
+            hook(metrics.clone());
+        }
         let (tx, rx) = crossbeam_channel::bounded(16);
         let server =
             crate::ops::OpsServer::start_configured(&cfg.ops, Arc::new(reg), metrics.clone(), tx)
@@ -356,6 +398,8 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     } else {
         (None, None)
     };
+    // Not called without metrics: dropping it tells its owner there will be none.
+    drop(on_metrics);
     // Telegram alerts: the start message now, a watcher on the metrics, the outcome at the end.
     let alerts = match &ops_link {
         Some(l) => crate::alerts::RunAlerts::start(cfg, l.metrics.clone(), &strategy_name, &url)?,
@@ -363,6 +407,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     };
     let feed_metrics = ops_link.as_ref().map(|l| l.metrics.clone());
     let ops_metrics = feed_metrics.clone();
+    let (hot_intervals, intervals) = start_intervals(cfg, opts, feed_metrics.clone())?;
     let controls = Arc::new(Controls::default());
     if let Some(hook) = hooks.on_controls {
         hook(controls.clone());
@@ -376,13 +421,14 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         .name("tickrail-hot".into())
         .spawn(move || {
             pin(hot_core);
-            let out = hot::run(
+            let out = hot::run_with_intervals(
                 in_cons,
                 &mut trader,
                 out_prod,
                 &hot_controls,
                 &hot_processed,
                 ops_link.as_ref(),
+                hot_intervals,
             );
             let sections = trading_sections(&trader, &symbol_names);
             (out, trader.features.candles(), trader.stats(), sections)
@@ -419,6 +465,11 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     }
     let (hot, candles, trading, trading_report) = hot.join().map_err(|_| panicked("hot"))?;
     let ops = ops.join().map_err(|_| panicked("ops"))?;
+    // The hot thread handed its last interval over and dropped its end: the collector ends.
+    let intervals = match intervals {
+        Some(t) => Some(t.join().map_err(|_| panicked("latency"))?),
+        None => None,
+    };
     let elapsed = t_start.elapsed();
     stop.store(true, Ordering::Relaxed);
     let replay = replay.map(|r| r.shutdown());
@@ -440,6 +491,11 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     let mut latency = LatencyRecorder::new();
     latency.merge_from(&feed.latency);
     latency.merge_from(&hot.latency);
+    let intervals = intervals.map(|(total, mut info)| {
+        latency.merge_from(&total);
+        info.missed = hot.intervals_missed;
+        info
+    });
     Ok(RunOutcome {
         url,
         started,
@@ -457,7 +513,59 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         recovery,
         journal_dir,
         replay,
+        intervals,
     })
+}
+
+type IntervalsThread = thread::JoinHandle<(LatencyRecorder, IntervalsInfo)>;
+
+/// Starts the interval collector when `[report] interval_s` is on: a thread that folds the hot
+/// thread's interval histograms into the run total, refreshes `/metrics` from them and appends
+/// them to the interval log. It blocks on its channel and never touches the hot path; it ends
+/// when the hot thread drops its end, returning the total of every interval.
+fn start_intervals(
+    cfg: &EngineConfig,
+    opts: &RunOptions,
+    metrics: Option<Arc<crate::ops::EngineMetrics>>,
+) -> Result<(Option<crate::latency::IntervalSwap>, Option<IntervalsThread>), RunError> {
+    let interval_s = cfg.report.interval_s;
+    if interval_s <= 0.0 {
+        return Ok((None, None));
+    }
+    let start_ns = crate::clock::now_ns();
+    let mut log = match &opts.interval_log {
+        Some(p) => Some(
+            crate::report::IntervalLogWriter::create(p, start_ns).map_err(RunError::IntervalLog)?,
+        ),
+        None => None,
+    };
+    let every = Duration::from_secs_f64(interval_s);
+    let (swap, collector) = crate::latency::interval_channels(every, start_ns);
+    let mut info =
+        IntervalsInfo { interval_s, log: opts.interval_log.clone(), ..Default::default() };
+    let handle = thread::Builder::new()
+        .name("tickrail-latency".into())
+        .spawn(move || {
+            let total = collector.run(|iv, total| {
+                info.intervals += 1;
+                if let Some(m) = &metrics {
+                    m.refresh_latency_interval(&iv.rec, total);
+                }
+                if let Some(w) = &mut log {
+                    match w.append(iv.start_ns, iv.end_ns, &iv.rec) {
+                        Ok(n) => info.log_lines += n as u64,
+                        Err(e) => {
+                            tracing::error!(error = %e, "interval log write failed; log stopped");
+                            info.log_error = Some(e.to_string());
+                            log = None;
+                        }
+                    }
+                }
+            });
+            (total, info)
+        })
+        .map_err(|source| RunError::Spawn { name: "latency", source })?;
+    Ok((Some(swap), Some(handle)))
 }
 
 /// The ops thread: takes outputs until the hot thread is done, journaling every audit event

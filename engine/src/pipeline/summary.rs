@@ -3,13 +3,14 @@
 use tickrail_abi::TickKind;
 
 use crate::pipeline::RunOutcome;
-use crate::report::{FeedCounts, RingCounts, RunReport, TickCounts};
+use crate::report::{FeedCounts, RingCounts, RunReport, TickCounts, LATENCY_INTERVALS_SECTION};
 
 impl RunOutcome {
     /// The run report: counts, feed health, ring pressure, latency percentiles per stage.
     ///
     /// `ticks.received` counts every data message; each one is either processed by the hot
     /// thread or rejected under exactly one reason, so `received = processed + rejected`.
+    /// With interval histograms on, the `latency_intervals` section names the interval log.
     pub fn report(&self, config_path: &str) -> RunReport {
         let f = &self.feed.stats;
         let mut ticks = TickCounts {
@@ -81,6 +82,16 @@ impl RunOutcome {
                 serde_json::json!({
                     "connections": r.connections, "messages_sent": r.messages_sent,
                     "snapshots_served": r.snapshots_served, "loops": r.loops, "drops": r.drops,
+                }),
+            );
+        }
+        if let Some(i) = &self.intervals {
+            report.sections.insert(
+                LATENCY_INTERVALS_SECTION.into(),
+                serde_json::json!({
+                    "interval_s": i.interval_s, "intervals": i.intervals, "missed": i.missed,
+                    "log": i.log.as_ref().map(|p| p.display().to_string()),
+                    "log_lines": i.log_lines, "log_error": i.log_error,
                 }),
             );
         }

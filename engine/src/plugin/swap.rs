@@ -368,6 +368,7 @@ pub struct SwapController {
     last_failure: Option<String>,
     faults: Vec<String>,
     waker: Option<crate::ring::Waker>,
+    metrics: Option<Arc<crate::ops::EngineMetrics>>,
 }
 
 /// Fault messages kept for the report.
@@ -412,6 +413,7 @@ impl SwapController {
             last_failure: None,
             faults: Vec::new(),
             waker: None,
+            metrics: None,
         };
         (ctl, slot)
     }
@@ -420,6 +422,15 @@ impl SwapController {
     /// the hot thread is parked on an idle ring.
     pub fn set_waker(&mut self, waker: crate::ring::Waker) {
         self.waker = Some(waker);
+    }
+
+    /// Keeps `tickrail_plugin_info` (set now, to the active plugin) and
+    /// `tickrail_plugin_swaps_total` up to date from now on. Plugin faults are counted by the hot
+    /// thread (`tickrail_plugin_panics_total`).
+    pub fn set_metrics(&mut self, metrics: Arc<crate::ops::EngineMetrics>) {
+        metrics.plugin.set([self.active.0.as_str(), self.active.1.as_str()]);
+        metrics.plugin_swaps.set_total(self.swaps);
+        self.metrics = Some(metrics);
     }
 
     /// The options.
@@ -493,6 +504,10 @@ impl SwapController {
                     self.swaps += 1;
                     let _ = self.pause_ns.record(pause_ns.max(1));
                     self.active = (name.clone(), version.clone(), origin.clone());
+                    if let Some(m) = &self.metrics {
+                        m.plugin.set([name.as_str(), version.as_str()]);
+                        m.plugin_swaps.inc();
+                    }
                     tracing::info!(
                         name = %name,
                         version = %version,
@@ -672,4 +687,41 @@ pub(crate) fn prepare(
     drop((warm, restored));
     let plugin = lib.create(config, opts.plugin)?;
     Ok((plugin, snap.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{EngineMetrics, Registry};
+    use crate::plugin::instance::Library;
+
+    const DUMMY_CONFIG: &[u8] = br#"{ "seed": 7, "rate": 0.1, "qty": 0.001 }"#;
+
+    #[test]
+    fn swaps_are_counted_in_the_metrics() {
+        let lib = Library::linked(&tickrail_plugin_dummy::TICKRAIL_VTABLE).unwrap();
+        let opts =
+            SwapOptions { config: DUMMY_CONFIG.to_vec(), warmup_ticks: 16, ..Default::default() };
+        let plugin = lib.create(DUMMY_CONFIG, opts.plugin).unwrap();
+        let (mut ctl, mut slot) = SwapController::new(plugin, opts);
+        let mut reg = Registry::new();
+        let m = Arc::new(EngineMetrics::register(&mut reg, &["BTCUSDT"]).unwrap());
+        ctl.set_metrics(m.clone());
+        let version = env!("CARGO_PKG_VERSION").to_string();
+        assert_eq!(m.plugin.get(), Some(vec!["dummy".to_string(), version.clone()]));
+        assert_eq!(m.plugin_swaps.get(), 0);
+
+        let hot = std::thread::spawn(move || {
+            while !slot.between_ticks() {
+                std::thread::yield_now();
+            }
+            slot
+        });
+        let done = ctl.swap_to_library(&lib, None).unwrap();
+        hot.join().unwrap();
+        assert_eq!((done.name.as_str(), done.version.as_str()), ("dummy", version.as_str()));
+        assert_eq!(m.plugin_swaps.get(), 1);
+        assert_eq!(m.plugin.get(), Some(vec!["dummy".to_string(), version]));
+        assert!(reg.render().contains("tickrail_plugin_swaps_total 1\n"));
+    }
 }

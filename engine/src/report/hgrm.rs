@@ -79,6 +79,23 @@ pub fn percentile_steps(h: &Histogram<u64>, ticks_per_half_distance: u32) -> Vec
     out
 }
 
+/// The percentile ticks of `.hgrm` text (as [`render_hgrm_with`] or Java writes it), values
+/// multiplied back by `value_scaling_ratio` and rounded to whole units. Header, blank and `#`
+/// lines are skipped; a row that does not parse ends the table (the footer follows it).
+pub fn parse_hgrm(text: &str, value_scaling_ratio: f64) -> Vec<PercentileStep> {
+    let mut out = Vec::new();
+    for line in text.lines().skip_while(|l| !l.trim().is_empty()).skip(1) {
+        let mut cols = line.split_whitespace();
+        let (Some(v), Some(p), Some(n)) = (cols.next(), cols.next(), cols.next()) else { break };
+        let (Ok(v), Ok(p), Ok(n)) = (v.parse::<f64>(), p.parse::<f64>(), n.parse::<u64>()) else {
+            break;
+        };
+        let value = (v * value_scaling_ratio).round().max(0.0) as u64;
+        out.push(PercentileStep { value, percentile: p * 100.0, total_count: n });
+    }
+    out
+}
+
 /// Java's `PercentileIterator.incrementIterationLevel`, with the same floating-point steps.
 fn next_level(level: f64, ticks_per_half_distance: u64) -> f64 {
     let halvings = ((100.0 / (100.0 - level)).ln() / 2.0_f64.ln()) as u64;
@@ -397,5 +414,23 @@ mod tests {
         assert_eq!(f[1], "1.000000000000");
         assert_eq!(f[2], "100000");
         assert_eq!(f[0], java_fixed(h.max() as f64 / 1000.0, 3));
+    }
+
+    #[test]
+    fn parse_reads_back_what_render_wrote() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+        for v in 1..=10_000u64 {
+            h.record(v * 37).unwrap();
+        }
+        let steps = percentile_steps(&h, TICKS_PER_HALF_DISTANCE);
+        let back = parse_hgrm(&render_hgrm(&h), US_PER_NS_SCALING_RATIO);
+        assert_eq!(back.len(), steps.len());
+        for (a, b) in steps.iter().zip(&back) {
+            assert_eq!(a.total_count, b.total_count);
+            assert!((a.percentile - b.percentile).abs() < 1e-9);
+            // µs with 3 decimals: whole nanoseconds survive.
+            assert_eq!(a.value, b.value);
+        }
+        assert!(parse_hgrm("", 1000.0).is_empty());
     }
 }

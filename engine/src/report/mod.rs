@@ -11,7 +11,8 @@
 //! JSON keys other tools rely on: `ticks.received`, `ticks.processed`, `ticks.rejected`
 //! (reason → count; [`TickCounts::set_rejects`] writes every reason, zeros included),
 //! `feed.reconnects`, `feed.gaps`,
-//! `latency_ns.<stage>.{count,p50,p90,p99,p999,p9999,max,mean}` (stages with data only).
+//! `latency_ns.<stage>.{count,p50,p90,p99,p999,p9999,max,mean}` (stages with data only),
+//! `latency_intervals.log` (the interval log, see [`IntervalLogWriter`]).
 //!
 //! ```
 //! use tickrail_engine::latency::{LatencyRecorder, Stage};
@@ -28,6 +29,8 @@
 //! ```
 
 mod hgrm;
+mod hlog;
+mod load;
 mod svg;
 mod table;
 mod units;
@@ -42,13 +45,23 @@ use crate::latency::{LatencyRecorder, Percentiles, Stage, MAX_NS};
 use crate::reject::{Reject, RejectCounts};
 
 pub use hgrm::{
-    percentile_steps, render_hgrm, render_hgrm_with, PercentileStep, TICKS_PER_HALF_DISTANCE,
-    US_PER_NS_SCALING_RATIO,
+    parse_hgrm, percentile_steps, render_hgrm, render_hgrm_with, PercentileStep,
+    TICKS_PER_HALF_DISTANCE, US_PER_NS_SCALING_RATIO,
 };
+pub use hlog::{
+    parse_interval_log, read_interval_log, IntervalEntry, IntervalLog, IntervalLogError,
+    IntervalLogWriter,
+};
+pub use load::{load_run, log_total, SavedRun};
 pub(crate) use svg::esc as svg_escape;
-pub use svg::render_svg;
+pub use svg::{render_over_time_svg, render_percentile_svg, render_svg};
 pub use table::render_table;
 pub use units::{fmt_count, fmt_ns, rfc3339};
+
+/// The report section describing a run's interval histograms: `interval_s`, `intervals`,
+/// `missed`, `log` (the interval log's path as the run wrote it, or null), `log_lines`,
+/// `log_error`.
+pub const LATENCY_INTERVALS_SECTION: &str = "latency_intervals";
 
 /// Top-level keys owned by [`RunReport`]'s own fields; a section may not use them.
 pub const RESERVED_KEYS: [&str; 10] = [
@@ -78,9 +91,33 @@ pub enum ReportError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A report file is not a valid run report.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (line and column included).
+        message: String,
+    },
     /// The report path has no file name to derive the `.hgrm`/`.svg` names from.
     #[error("report path {0:?} has no file name")]
     NoFileName(PathBuf),
+    /// An interval log does not parse.
+    #[error("interval log {path}: {source}")]
+    IntervalLog {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        source: IntervalLogError,
+    },
     /// A section name collides with one of the report's own keys.
     #[error("report section {0:?} collides with a built-in report key")]
     ReservedSection(String),
@@ -279,6 +316,15 @@ pub fn write_artifacts(
     paths.extend(hgrm.iter().map(|(_, p)| p.clone()));
     paths.push(svg.clone());
     Ok(Artifacts { json: json_path.to_path_buf(), hgrm, svg, paths })
+}
+
+/// The interval log written beside the report `json_path`: `<stem>.hlog`, named like the other
+/// artifacts so several reports can share a directory. `None` when the path has no file name.
+pub fn interval_log_path(json_path: &Path) -> Option<PathBuf> {
+    let stem = json_path.file_stem().filter(|s| !s.is_empty())?;
+    let mut name = stem.to_os_string();
+    name.push(".hlog");
+    Some(json_path.parent().unwrap_or(Path::new("")).join(name))
 }
 
 /// The clamp limit as the report names it (`60.0 s`).

@@ -6,10 +6,16 @@
 //! which sits at infinity), a dot on each line's last tick, a legend table below the plot with
 //! each stage's count, percentiles and max, and a title with the source and tick counts. Every
 //! series is one `<path class="series" data-stage="<name>">`.
+//!
+//! The over-time plot ([`render_over_time_svg`]) draws an interval log through the same plot
+//! code: x is the time since the run started, y the same log latency scale, and each stage has
+//! three lines (p50 solid, p99 dashed, p99.9 dotted; `data-quantile` names which), one point
+//! per interval at its end.
 
 use std::fmt::Write as _;
 
-use super::hgrm::{percentile_steps, TICKS_PER_HALF_DISTANCE};
+use super::hgrm::{percentile_steps, PercentileStep, TICKS_PER_HALF_DISTANCE};
+use super::hlog::IntervalLog;
 use super::units::{fmt_count, fmt_ns};
 use super::RunReport;
 use crate::latency::{LatencyRecorder, Stage};
@@ -46,53 +52,120 @@ fn color(s: Stage) -> &'static str {
 
 struct Series {
     stage: Stage,
-    /// (log10 of 1/(1-p), value in ns)
+    /// (x position in axis units, value in ns)
     points: Vec<(f64, u64)>,
+    /// Which quantile the line follows, for the over-time plot (`data-quantile`).
+    quantile: Option<&'static str>,
+    /// `stroke-dasharray`, when dashed.
+    dash: Option<&'static str>,
+}
+
+/// The x axis of a plot: its extent `0..end`, labelled ticks and title.
+struct XAxis {
+    end: f64,
+    ticks: Vec<(f64, String)>,
+    title: &'static str,
 }
 
 /// Renders the percentile plot of every stage of `rec` with data; the title names
-/// `report.source` and its tick counts.
+/// `report.source` and its tick counts, the legend lists `report.latency_ns` (call
+/// [`RunReport::set_latency`] with the same recorder first).
 pub fn render_svg(report: &RunReport, rec: &LatencyRecorder) -> String {
-    let series: Vec<Series> = Stage::ALL
+    let steps: Vec<(Stage, Vec<PercentileStep>)> = Stage::ALL
         .iter()
         .filter(|s| !rec.histogram(**s).is_empty())
-        .map(|&stage| {
-            let points = percentile_steps(rec.histogram(stage), TICKS_PER_HALF_DISTANCE)
+        .map(|&s| (s, percentile_steps(rec.histogram(s), TICKS_PER_HALF_DISTANCE)))
+        .collect();
+    render_percentile_svg(report, &steps)
+}
+
+/// The percentile plot from each stage's percentile ticks (from a histogram or read back from
+/// its `.hgrm` file).
+pub fn render_percentile_svg(report: &RunReport, steps: &[(Stage, Vec<PercentileStep>)]) -> String {
+    let series: Vec<Series> = steps
+        .iter()
+        .filter(|(_, st)| !st.is_empty())
+        .map(|(stage, st)| {
+            let points = st
                 .iter()
                 .filter(|p| p.percentile < 100.0)
                 .map(|p| (p.inverse_tail().log10(), p.value))
                 .collect();
-            Series { stage, points }
+            Series { stage: *stage, points, quantile: None, dash: None }
         })
         .collect();
-
-    // y spans whole decades around the plotted values.
     let x_max = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.0_f64, f64::max);
     // Ticks sit at binary fractions (1 - 2^-20 ≈ 10^6.02), so the axis ends just past the
     // last tick rather than at the next whole decade.
-    let x_end = (x_max + X_PAD_DECADES).max(MIN_X_DECADES);
-    let x_decades = x_end.floor() as u32;
-    let positive = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|v| *v > 0);
-    let (lo, hi) = positive.fold((u64::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (y_lo, y_hi) = if hi == 0 {
-        (0, 3)
-    } else {
-        let lo = (lo as f64).log10().floor() as i32;
-        let hi = ((hi as f64).log10().ceil() as i32).max(lo + 1);
-        (lo, hi)
-    };
-    let px = |lx: f64| LEFT + (RIGHT - LEFT) * lx / x_end;
-    let py = |ns: u64| {
-        let l = if ns == 0 { f64::from(y_lo) } else { (ns as f64).log10() };
-        let l = l.clamp(f64::from(y_lo), f64::from(y_hi));
-        BOTTOM - (BOTTOM - TOP) * (l - f64::from(y_lo)) / f64::from(y_hi - y_lo)
-    };
+    let end = (x_max + X_PAD_DECADES).max(MIN_X_DECADES);
+    let ticks = (0..=end.floor() as u32).map(|d| (f64::from(d), percentile_label(d))).collect();
+    let x = XAxis { end, ticks, title: "percentile" };
+    let rows = series.len();
+    let mut o = open_svg(report, "Latency by percentile", rows);
+    plot(&mut o, &x, &series, true);
+    legend(&mut o, &series, report);
+    close_svg(o, series.is_empty())
+}
 
-    let h = if series.is_empty() {
-        BOTTOM + 60.0
+/// p50, p99 and p99.9 of every stage per interval of an interval log, over the run's time.
+pub fn render_over_time_svg(report: &RunReport, log: &IntervalLog) -> String {
+    const QUANTILES: [(f64, &str, Option<&str>); 3] =
+        [(0.5, "p50", None), (0.99, "p99", Some("6 4")), (0.999, "p99.9", Some("1.5 3"))];
+    let stages = log.stages();
+    let mut series = Vec::new();
+    for &stage in &stages {
+        for (q, name, dash) in QUANTILES {
+            let points = log
+                .entries
+                .iter()
+                .filter(|e| e.stage == stage && !e.hist.is_empty())
+                .map(|e| (e.start_s + e.length_s, e.hist.value_at_quantile(q)))
+                .collect();
+            series.push(Series { stage, points, quantile: Some(name), dash });
+        }
+    }
+    let t_end = log.entries.iter().map(|e| e.start_s + e.length_s).fold(0.0_f64, f64::max);
+    let x = time_axis(t_end);
+    let mut o = open_svg(report, "Latency over time", stages.len() + 1);
+    plot(&mut o, &x, &series, false);
+    time_legend(&mut o, &stages, log);
+    close_svg(o, series.is_empty())
+}
+
+/// A linear time axis over `0..t_end` seconds: 1-2-5 steps, at most 10 ticks, labelled in s,
+/// min or h.
+fn time_axis(t_end: f64) -> XAxis {
+    let end = if t_end > 0.0 { t_end } else { 1.0 };
+    let (unit, div) = if end >= 3.0 * 3600.0 {
+        ("h", 3600.0)
+    } else if end >= 180.0 {
+        ("min", 60.0)
     } else {
-        LEGEND_TOP + ROW * (series.len() as f64 + 1.0) + 12.0
+        ("s", 1.0)
     };
+    let span = end / div;
+    let mut step = 10f64.powf((span / 10.0).log10().floor());
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        if span / (step * m) <= 10.0 {
+            step *= m;
+            break;
+        }
+    }
+    let mut ticks = Vec::new();
+    let mut i = 0.0;
+    while i * step <= span + 1e-9 {
+        let v = i * step;
+        let decimals = (-step.log10().floor()).max(0.0) as usize;
+        let label = format!("{v:.decimals$} {unit}");
+        ticks.push((v * div, label));
+        i += 1.0;
+    }
+    XAxis { end, ticks, title: "time since start" }
+}
+
+/// The SVG header, title and subtitle, sized for a legend of `rows` rows.
+fn open_svg(report: &RunReport, what: &str, rows: usize) -> String {
+    let h = if rows == 0 { BOTTOM + 60.0 } else { LEGEND_TOP + ROW * (rows as f64 + 1.0) + 12.0 };
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -100,13 +173,11 @@ pub fn render_svg(report: &RunReport, rec: &LatencyRecorder) -> String {
 <svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">
 <rect width="{W}" height="{h}" fill="#ffffff"/>"##
     );
-
-    // Title and subtitle.
     let source = if report.source.is_empty() { "(no source)" } else { report.source.as_str() };
-    let _ = writeln!(o, "<title>Latency by percentile — {}</title>", esc(source));
+    let _ = writeln!(o, "<title>{what} — {}</title>", esc(source));
     let _ = writeln!(
         o,
-        r#"<text x="{LEFT}" y="28" font-size="17" font-weight="bold">Latency by percentile — {}</text>"#,
+        r#"<text x="{LEFT}" y="28" font-size="17" font-weight="bold">{what} — {}</text>"#,
         esc(&shorten(source, MAX_TITLE_SOURCE_CHARS))
     );
     let mut sub = format!(
@@ -124,8 +195,42 @@ pub fn render_svg(report: &RunReport, rec: &LatencyRecorder) -> String {
         let _ = write!(sub, " · tickrail {}", report.engine_version);
     }
     let _ = writeln!(o, r##"<text x="{LEFT}" y="50" fill="#555555">{}</text>"##, esc(&sub));
+    o
+}
 
-    // Grid: minor y lines at 2× and 5× each decade, major lines at decades.
+fn close_svg(mut o: String, empty: bool) -> String {
+    if empty {
+        let _ = writeln!(
+            o,
+            r##"<text x="{}" y="{}" text-anchor="middle" font-size="15" fill="#777777">no latency recorded</text>"##,
+            (LEFT + RIGHT) / 2.0,
+            (TOP + BOTTOM) / 2.0
+        );
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+/// The plot area: grid, axes, labels and every series on a log latency scale (y spans whole
+/// decades around the plotted values). `end_dots` marks each line's last point.
+fn plot(o: &mut String, x: &XAxis, series: &[Series], end_dots: bool) {
+    let positive = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|v| *v > 0);
+    let (lo, hi) = positive.fold((u64::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (y_lo, y_hi) = if hi == 0 {
+        (0, 3)
+    } else {
+        let lo = (lo as f64).log10().floor() as i32;
+        let hi = ((hi as f64).log10().ceil() as i32).max(lo + 1);
+        (lo, hi)
+    };
+    let px = |lx: f64| LEFT + (RIGHT - LEFT) * lx / x.end;
+    let py = |ns: u64| {
+        let l = if ns == 0 { f64::from(y_lo) } else { (ns as f64).log10() };
+        let l = l.clamp(f64::from(y_lo), f64::from(y_hi));
+        BOTTOM - (BOTTOM - TOP) * (l - f64::from(y_lo)) / f64::from(y_hi - y_lo)
+    };
+
+    // Grid: minor y lines at 2× and 5× each decade, major lines at decades and x ticks.
     let _ = writeln!(o, r##"<g stroke="#eeeeee" stroke-width="1">"##);
     for d in y_lo..y_hi {
         for m in [2u64, 5] {
@@ -135,9 +240,9 @@ pub fn render_svg(report: &RunReport, rec: &LatencyRecorder) -> String {
     }
     let _ = writeln!(o, "</g>");
     let _ = writeln!(o, r##"<g stroke="#cccccc" stroke-width="1">"##);
-    for d in 0..=x_decades {
-        let x = px(f64::from(d));
-        let _ = writeln!(o, r#"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{BOTTOM}"/>"#);
+    for (t, _) in &x.ticks {
+        let xx = px(*t);
+        let _ = writeln!(o, r#"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{BOTTOM}"/>"#);
     }
     for d in y_lo..=y_hi {
         let y = py(10u64.pow(d as u32));
@@ -153,20 +258,16 @@ pub fn render_svg(report: &RunReport, rec: &LatencyRecorder) -> String {
         BOTTOM - TOP
     );
     let _ = writeln!(o, r#"<g text-anchor="middle">"#);
-    for d in 0..=x_decades {
-        let _ = writeln!(
-            o,
-            r#"<text x="{:.1}" y="{}">{}</text>"#,
-            px(f64::from(d)),
-            BOTTOM + 18.0,
-            percentile_label(d)
-        );
+    for (t, label) in &x.ticks {
+        let _ =
+            writeln!(o, r#"<text x="{:.1}" y="{}">{}</text>"#, px(*t), BOTTOM + 18.0, esc(label));
     }
     let _ = writeln!(
         o,
-        r#"<text x="{}" y="{}" font-size="13">percentile</text>"#,
+        r#"<text x="{}" y="{}" font-size="13">{}</text>"#,
         (LEFT + RIGHT) / 2.0,
-        BOTTOM + 44.0
+        BOTTOM + 44.0,
+        x.title
     );
     let _ = writeln!(o, "</g>");
     let _ = writeln!(o, r#"<g text-anchor="end">"#);
@@ -208,13 +309,15 @@ pub fn render_svg(report: &RunReport, rec: &LatencyRecorder) -> String {
             let _ = write!(d, "{}{:.1} {:.1}", if i == 0 { "M" } else { " L" }, px(*lx), py(*v));
         }
         let width = if s.stage == Stage::TickToDecision { 2.6 } else { 1.6 };
+        let quantile = s.quantile.map_or_else(String::new, |q| format!(r#" data-quantile="{q}""#));
+        let dash = s.dash.map_or_else(String::new, |d| format!(r#" stroke-dasharray="{d}""#));
         let _ = writeln!(
             o,
-            r#"<path class="series" data-stage="{}" d="{d}" stroke="{}" stroke-width="{width}"/>"#,
+            r#"<path class="series" data-stage="{}"{quantile} d="{d}" stroke="{}" stroke-width="{width}"{dash}/>"#,
             s.stage.name(),
             color(s.stage)
         );
-        if let Some((lx, v)) = s.points.last() {
+        if let (true, Some((lx, v))) = (end_dots, s.points.last()) {
             let _ = writeln!(
                 o,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}" stroke="none"/>"#,
@@ -225,22 +328,69 @@ pub fn render_svg(report: &RunReport, rec: &LatencyRecorder) -> String {
         }
     }
     let _ = writeln!(o, "</g>");
+}
 
-    legend(&mut o, &series, rec);
-    if series.is_empty() {
+/// The over-time legend: the line styles, then one row per stage with its intervals, count
+/// and worst interval p99 and p99.9.
+fn time_legend(o: &mut String, stages: &[Stage], log: &IntervalLog) {
+    if stages.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, r##"<g font-size="11" fill="#555555">"##);
+    for (i, (label, dash)) in [("p50", ""), ("p99", "6 4"), ("p99.9", "1.5 3")].iter().enumerate() {
+        let x0 = LEFT + 24.0 + 90.0 * i as f64;
         let _ = writeln!(
             o,
-            r##"<text x="{}" y="{}" text-anchor="middle" font-size="15" fill="#777777">no latency recorded</text>"##,
-            (LEFT + RIGHT) / 2.0,
-            (TOP + BOTTOM) / 2.0
+            r##"<line x1="{x0}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#333333" stroke-width="1.6" stroke-dasharray="{dash}"/><text x="{:.1}" y="{LEGEND_TOP}">{label}</text>"##,
+            x0 + 28.0,
+            x0 + 34.0,
+            y = LEGEND_TOP - 4.0
         );
     }
-    o.push_str("</svg>\n");
-    o
+    let cols =
+        [(420.0, "intervals"), (510.0, "count"), (620.0, "worst p99"), (730.0, "worst p99.9")];
+    for (dx, label) in cols {
+        let _ = writeln!(
+            o,
+            r#"<text x="{}" y="{LEGEND_TOP}" text-anchor="end">{label}</text>"#,
+            LEFT + dx
+        );
+    }
+    let _ = writeln!(o, "</g>");
+    let _ = writeln!(o, r#"<g font-size="11">"#);
+    for (i, &stage) in stages.iter().enumerate() {
+        let ty = LEGEND_TOP + ROW * (i as f64 + 1.0);
+        let of = || log.entries.iter().filter(|e| e.stage == stage);
+        let worst = |q: f64| of().map(|e| e.hist.value_at_quantile(q)).max().unwrap_or(0);
+        let _ = writeln!(
+            o,
+            r#"<line x1="{LEFT}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="{}" stroke-width="3"/>"#,
+            ty - 4.0,
+            LEFT + 18.0,
+            ty - 4.0,
+            color(stage)
+        );
+        let _ = writeln!(o, r#"<text x="{}" y="{ty}">{}</text>"#, LEFT + 24.0, stage.name());
+        let cells = [
+            fmt_count(of().count() as u64),
+            fmt_count(log.count(stage)),
+            fmt_ns(worst(0.99)),
+            fmt_ns(worst(0.999)),
+        ];
+        for ((dx, _), text) in cols.iter().zip(cells) {
+            let _ = writeln!(
+                o,
+                r#"<text x="{}" y="{ty}" text-anchor="end">{}</text>"#,
+                LEFT + dx,
+                esc(&text)
+            );
+        }
+    }
+    let _ = writeln!(o, "</g>");
 }
 
 /// The legend, below the plot: one row per line with its colour, stage, count and percentiles.
-fn legend(o: &mut String, series: &[Series], rec: &LatencyRecorder) {
+fn legend(o: &mut String, series: &[Series], report: &RunReport) {
     if series.is_empty() {
         return;
     }
@@ -267,7 +417,7 @@ fn legend(o: &mut String, series: &[Series], rec: &LatencyRecorder) {
     let _ = writeln!(o, r#"<g font-size="11">"#);
     for (i, s) in series.iter().enumerate() {
         let ty = LEGEND_TOP + ROW * (i as f64 + 1.0);
-        let p = rec.percentiles(s.stage);
+        let Some(p) = report.latency_ns.get(s.stage.name()) else { continue };
         let _ = writeln!(
             o,
             r#"<line x1="{LEFT}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="{}" stroke-width="3"/>"#,
@@ -553,5 +703,74 @@ mod tests {
     fn percentile_labels() {
         let labels: Vec<String> = (0..7).map(percentile_label).collect();
         assert_eq!(labels, ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"]);
+    }
+
+    fn sample_log() -> IntervalLog {
+        use super::super::hlog::IntervalEntry;
+        let mut entries = Vec::new();
+        for i in 0..30u64 {
+            for (stage, base) in [(Stage::TickToDecision, 2_000u64), (Stage::Model, 800)] {
+                let mut h = hdrhistogram::Histogram::new_with_bounds(1, MAX_NS, 3).unwrap();
+                for v in 0..1_000 {
+                    h.record(base + v + if v == 999 { i * 10_000 } else { 0 }).unwrap();
+                }
+                entries.push(IntervalEntry {
+                    stage,
+                    start_s: i as f64 * 10.0,
+                    length_s: 10.0,
+                    hist: h,
+                });
+            }
+        }
+        IntervalLog { start_time_s: Some(1.7e9), entries }
+    }
+
+    #[test]
+    fn over_time_svg_has_three_lines_per_stage() {
+        let (r, _) = sample();
+        let log = sample_log();
+        let svg = render_over_time_svg(&r, &log);
+        assert_eq!(check_well_formed(&svg), Ok("svg".to_string()));
+        assert_eq!(svg.matches(r#"<path class="series""#).count(), 6);
+        for q in ["p50", "p99", "p99.9"] {
+            let needle = format!(r#"data-stage="model" data-quantile="{q}""#);
+            assert!(svg.contains(&needle), "{q}");
+        }
+        // 300 s: minutes on the axis, 30 points per line.
+        assert!(svg.contains(">5.0 min</text>"), "{svg}");
+        let line = svg.lines().find(|l| l.contains(r#"data-quantile="p99.9""#)).unwrap();
+        assert_eq!(line.matches(" L").count(), 29);
+        assert!(svg.contains("Latency over time"));
+        let empty = render_over_time_svg(&RunReport::default(), &IntervalLog::default());
+        assert_eq!(check_well_formed(&empty), Ok("svg".to_string()));
+        assert!(empty.contains("no latency recorded"));
+    }
+
+    #[test]
+    fn time_axis_ticks() {
+        let labels = |t: f64| time_axis(t).ticks.into_iter().map(|t| t.1).collect::<Vec<_>>();
+        assert_eq!(
+            labels(2.0),
+            [
+                "0.0 s", "0.2 s", "0.4 s", "0.6 s", "0.8 s", "1.0 s", "1.2 s", "1.4 s", "1.6 s",
+                "1.8 s", "2.0 s"
+            ]
+        );
+        assert_eq!(labels(60.0), ["0 s", "10 s", "20 s", "30 s", "40 s", "50 s", "60 s"]);
+        assert_eq!(labels(48.0 * 3600.0)[1], "5 h");
+    }
+
+    #[test]
+    fn percentile_plot_from_hgrm_steps_matches_the_recorder() {
+        let (r, rec) = sample();
+        let steps: Vec<(Stage, Vec<PercentileStep>)> = Stage::ALL
+            .iter()
+            .filter(|s| !rec.histogram(**s).is_empty())
+            .map(|&s| {
+                let text = super::super::render_hgrm(rec.histogram(s));
+                (s, super::super::parse_hgrm(&text, 1000.0))
+            })
+            .collect();
+        assert_eq!(render_percentile_svg(&r, &steps), render_svg(&r, &rec));
     }
 }

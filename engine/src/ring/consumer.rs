@@ -55,6 +55,14 @@ impl<T> Consumer<T> {
         self.next
     }
 
+    /// Events published but not yet handled by this consumer: its backlog, and with a single
+    /// consumer the ring's occupancy. One relaxed load of the cursor; approximate while the
+    /// producer publishes.
+    pub fn backlog(&self) -> usize {
+        let cursor = self.shared.cursor.load(Ordering::Relaxed);
+        cursor.saturating_sub(self.next).min(self.shared.capacity) as usize
+    }
+
     /// The ring's wait strategy.
     pub fn wait_strategy(&self) -> WaitStrategy {
         self.shared.wait

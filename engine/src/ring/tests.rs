@@ -89,6 +89,21 @@ fn slowest_consumer_gates_the_producer() {
 }
 
 #[test]
+fn each_consumer_sees_its_own_backlog() {
+    let (mut producer, mut consumers) = ring::<u64>(4, 2, WaitStrategy::Spin).unwrap();
+    assert_eq!((consumers[0].backlog(), consumers[1].backlog()), (0, 0));
+    for i in 0..3 {
+        producer.try_publish(|slot| *slot = i).unwrap();
+    }
+    assert_eq!((consumers[0].backlog(), consumers[1].backlog()), (3, 3));
+    assert_eq!(consumers[0].try_poll(2, |_, _| {}), Ok(2));
+    assert_eq!((consumers[0].backlog(), consumers[1].backlog()), (1, 3));
+    assert_eq!(producer.occupancy(), consumers[1].backlog());
+    assert_eq!(consumers[1].try_poll(8, |_, _| {}), Ok(3));
+    assert_eq!(consumers[1].backlog(), 0);
+}
+
+#[test]
 fn try_publish_on_full_ring_returns_ring_full_and_counts_each() {
     let (mut producer, mut consumers) = ring::<u64>(2, 1, WaitStrategy::default()).unwrap();
     assert_eq!(producer.try_publish(|s| *s = 1), Ok(0));

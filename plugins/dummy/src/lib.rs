@@ -27,6 +27,13 @@ use tickrail_abi::{OrderIntent, Side, FIXED_SCALE};
 const MAGIC: &[u8; 8] = b"TRDUMMY1";
 const SNAPSHOT_LEN: usize = 32;
 
+/// The crate version, NUL-terminated: the version the plugin reports.
+const VERSION: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(v) => v,
+        Err(_) => panic!("the crate version contains a NUL byte"),
+    };
+
 /// The dummy strategy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dummy {
@@ -85,7 +92,7 @@ fn parse_config(bytes: &[u8]) -> Result<(u64, f64, i64), StrategyError> {
 
 impl PluginStrategy for Dummy {
     const NAME: &'static CStr = c"dummy";
-    const VERSION: &'static CStr = c"1.0.0";
+    const VERSION: &'static CStr = VERSION;
 
     fn create(config: &[u8]) -> Result<Self, StrategyError> {
         let (seed, rate, qty) = parse_config(config)?;

@@ -11,6 +11,7 @@ mod journal;
 mod model;
 mod plugin;
 mod replay;
+mod report;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,9 @@ enum Command {
     Journal(journal::JournalArgs),
     /// Telegram alerts: send a test message with the configured settings.
     Alerts(alerts::AlertsArgs),
+    /// A saved run's report: the text table, percentile plots of every stage, and the tails over
+    /// time from the run's interval log.
+    Report(report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -69,6 +73,7 @@ fn main() -> std::process::ExitCode {
         Command::Features(a) => model::features(a),
         Command::Journal(a) => journal::main(a),
         Command::Alerts(a) => alerts::main(a),
+        Command::Report(a) => report::main(a),
     };
     match result {
         Ok(code) => code,

@@ -60,11 +60,15 @@ impl HotPlugin {
             SwapController::start(path, SwapOptions { config, ..SwapOptions::default() })
                 .with_context(|| format!("loading plugin {}", path.display()))?;
         let (tx, rx) = mpsc::channel();
+        let (metrics_tx, metrics_rx) = mpsc::channel();
         let hooks = RunHooks {
             on_hot_waker: Some(Box::new(move |w| {
                 let _ = tx.send(w);
             })),
-            on_controls: None,
+            on_metrics: Some(Box::new(move |m| {
+                let _ = metrics_tx.send(m);
+            })),
+            ..RunHooks::default()
         };
         let stop = Arc::new(AtomicBool::new(false));
         let watch_stop = stop.clone();
@@ -75,16 +79,14 @@ impl HotPlugin {
                 if let Ok(w) = rx.recv() {
                     ctl.set_waker(w);
                 }
+                // Err when the run has no metrics (the hook is dropped uncalled) or did not start.
+                if let Ok(m) = metrics_rx.recv() {
+                    ctl.set_metrics(m);
+                }
                 let mut watcher = Watcher::new(&watch_path, Duration::from_millis(200));
-                watcher.run(&mut ctl, &watch_stop, |r| match r {
-                    Ok(done) => eprintln!(
-                        "tickrail: plugin swapped to {} {} (hot thread paused {} ns)",
-                        done.name, done.version, done.pause_ns
-                    ),
-                    Err(e) => eprintln!(
-                        "tickrail: plugin swap refused, the running plugin keeps trading: {e}"
-                    ),
-                });
+                // Every outcome is logged by the controller (a refusal as a warning, which
+                // reaches stderr even with a log directory) and lands in the run report.
+                watcher.run(&mut ctl, &watch_stop, |_| {});
                 ctl
             })
             .context("spawning the plugin watcher")?;

@@ -16,8 +16,12 @@ use tickrail_replay::server::{FaultPlan, ReplayConfig, ReplayServer, Speed};
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Capture files (`<recv_ns> <message>` per line, gzip or plain; cryptofeed .jsonl.gz).
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, num_args = 1.., required_unless_present = "archive")]
     capture: Vec<PathBuf>,
+    /// Tick archives (`.ticks`): their trades and quotes served as `trade` and `bookTicker`
+    /// messages (depth and kline ticks have no faithful message form and are left out).
+    #[arg(long, num_args = 1.., conflicts_with = "capture")]
+    archive: Vec<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9443")]
     listen: SocketAddr,
@@ -39,7 +43,11 @@ pub struct ReplayArgs {
 }
 
 pub fn main(a: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let cap = capture::load(&a.capture).context("loading captures")?;
+    let cap = if a.archive.is_empty() {
+        capture::load(&a.capture).context("loading captures")?
+    } else {
+        archives(&a.archive)?
+    };
     let n = cap.messages.len();
     let server = ReplayServer::start(
         Arc::new(cap),
@@ -72,4 +80,26 @@ pub fn main(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let stats = server.shutdown();
     println!("{stats:?}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Archives as one capture, merged by receive time.
+fn archives(paths: &[PathBuf]) -> anyhow::Result<capture::Capture> {
+    let mut all = capture::Capture::default();
+    for p in paths {
+        let (meta, ticks) = tickrail_engine::archive::read_all(p)?;
+        let (cap, left) = tickrail_engine::archive::to_capture(&meta, &ticks);
+        if left != Default::default() {
+            println!(
+                "{}: left out {} depth, {} kline and {} unknown ticks (no message form)",
+                p.display(),
+                left.depth,
+                left.kline,
+                left.unknown
+            );
+        }
+        all.messages.extend(cap.messages);
+    }
+    all.messages.sort_by_key(|m| m.recv_ns);
+    anyhow::ensure!(!all.messages.is_empty(), "the archives hold no trade or quote ticks");
+    Ok(all)
 }

@@ -25,7 +25,8 @@ pub struct RunArgs {
     /// (`ws://HOST:PORT`, or a full `ws://HOST:PORT/stream?streams=…`).
     #[arg(long)]
     url: Option<String>,
-    /// Write the JSON report here (`.hgrm` histograms and the SVG plot go beside it).
+    /// Write the JSON report here (`.hgrm` histograms, the SVG plot and the interval log
+    /// `<stem>.hlog` go beside it).
     #[arg(long)]
     report: Option<PathBuf>,
     /// Stop after this many received messages, then drain and report.
@@ -67,7 +68,15 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
-    let opts = RunOptions { url: a.url.clone(), max_messages: a.max_ticks, duration: a.duration };
+    // The run directory is chosen now: the interval log goes there while the run goes on.
+    let json_path =
+        a.report.clone().unwrap_or_else(|| cfg.report.dir.join(utc_stamp()).join("report.json"));
+    let opts = RunOptions {
+        url: a.url.clone(),
+        max_messages: a.max_ticks,
+        duration: a.duration,
+        interval_log: report::interval_log_path(&json_path),
+    };
     let on_controls = kill_switch_watch(cfg.kill_switch_file.clone())?;
     let (outcome, plugin_watch) = match &a.plugin {
         None => {
@@ -103,8 +112,6 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = plugin_watch {
         rep.set_section("plugin", w.finish())?;
     }
-    let json_path =
-        a.report.clone().unwrap_or_else(|| cfg.report.dir.join(utc_stamp()).join("report.json"));
     let artifacts = report::write_artifacts(&rep, &outcome.latency, &json_path)
         .with_context(|| format!("writing the report to {}", json_path.display()))?;
     if !a.quiet {
@@ -114,6 +121,9 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
             if p != &json_path {
                 println!("        {}", p.display());
             }
+        }
+        if let Some(log) = outcome.intervals.as_ref().and_then(|i| i.log.as_ref()) {
+            println!("        {}", log.display());
         }
     }
     if outcome.feed.stats.connects == 0 {
