@@ -100,6 +100,25 @@ fn panic_is_contained_counted_and_a_swap_recovers() {
 }
 
 #[test]
+fn a_reload_request_swaps_the_same_file_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = copy_as(&counting_a(), dir.path(), "strategy.so");
+    let (mut ctl, slot) = SwapController::start(&live, SwapOptions::default()).unwrap();
+    let h = Harness::start(slot);
+    let mut w = Watcher::new(&live, Duration::from_millis(5));
+    let reload = std::sync::atomic::AtomicBool::new(false);
+    assert!(w.reload_if_asked(&mut ctl, &reload).is_none(), "nothing asked");
+    reload.store(true, std::sync::atomic::Ordering::Relaxed);
+    let done = w.reload_if_asked(&mut ctl, &reload).expect("asked").unwrap();
+    assert_eq!(done.version, "1.0.0-a", "the same build, loaded again");
+    assert!(!reload.load(std::sync::atomic::Ordering::Relaxed), "the request is consumed");
+    assert!(w.poll_and_swap(&mut ctl).is_none(), "the file watch sees nothing new");
+    let rec = h.finish();
+    assert!(rec.broken.is_empty());
+    assert_eq!(ctl.report()["swaps"].as_u64(), Some(1));
+}
+
+#[test]
 fn watcher_swaps_when_a_new_build_is_renamed_over_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let live = copy_as(&counting_a(), dir.path(), "strategy.so");

@@ -28,6 +28,10 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 pub struct Controls {
     /// The kill switch as the operator (or a journal failure) wants it.
     pub kill_switch: AtomicBool,
+    /// Set by a plugin file watcher that takes reload requests (`tickrail run --plugin`).
+    pub plugin_watched: AtomicBool,
+    /// An operator asked to load the plugin file again; the watcher clears it when it does.
+    pub plugin_reload: AtomicBool,
 }
 
 /// The ops server's side of the hot thread: gauges it refreshes and commands it answers, both
@@ -179,6 +183,22 @@ fn must_emit(out: &mut Producer<OutputEvent>, waits: &mut u64, ev: OutputEvent) 
     out.publish(|e| *e = ev);
 }
 
+/// `POST /control/plugin/reload`: hands the request to the plugin's file watcher, which loads the
+/// file again and swaps between two ticks (the outcome is logged and counted in
+/// `tickrail_plugin_swaps_total`).
+fn reload_plugin(controls: &Controls) -> Result<String, String> {
+    if controls.plugin_watched.load(Ordering::Relaxed) {
+        controls.plugin_reload.store(true, Ordering::Relaxed);
+        Ok("plugin reload requested: the watched file is loaded again and swapped in between two \
+            ticks"
+            .to_string())
+    } else {
+        Err("plugin reload: this run's strategy is not a watched plugin file (start it with \
+             `tickrail run --plugin PATH`)"
+            .to_string())
+    }
+}
+
 /// Between batches: answers control commands and refreshes the trading gauges.
 fn serve_ops<S: Strategy>(
     link: &OpsLink,
@@ -200,10 +220,12 @@ fn serve_ops<S: Strategy>(
                 trader.request_state(state, emit);
                 Ok(format!("state {} (requested {})", trader.risk.state(), state))
             }
-            ControlRequest::ReloadPlugin | ControlRequest::ReloadModel => Err(format!(
-                "{}: reloads follow the watched plugin file in this build (replace the file)",
-                cmd.request().name()
-            )),
+            ControlRequest::ReloadPlugin => reload_plugin(controls),
+            ControlRequest::ReloadModel => Err(
+                "model reload: the model is loaded at start in this build; restart with the new \
+                 model"
+                    .to_string(),
+            ),
         };
         cmd.answer(answer);
     }
@@ -225,4 +247,20 @@ fn serve_ops<S: Strategy>(
     m.drawdown.set(if peak.0 > 0 { (peak - equity).to_f64() / peak.to_f64() } else { 0.0 });
     m.set_risk_state(trader.risk.state());
     m.kill_switch.set(i64::from(trader.risk.kill_switch()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_reload_needs_a_watched_plugin_and_leaves_the_request_for_its_watcher() {
+        let c = Controls::default();
+        let refused = reload_plugin(&c).unwrap_err();
+        assert!(refused.contains("--plugin"), "{refused}");
+        assert!(!c.plugin_reload.load(Ordering::Relaxed));
+        c.plugin_watched.store(true, Ordering::Relaxed);
+        assert!(reload_plugin(&c).is_ok());
+        assert!(c.plugin_reload.load(Ordering::Relaxed));
+    }
 }

@@ -104,14 +104,45 @@ impl Watcher {
         &mut self,
         ctl: &mut SwapController,
         stop: &AtomicBool,
+        on_swap: impl FnMut(&Result<SwapDone, PluginError>),
+    ) {
+        self.run_with_reload(ctl, stop, &AtomicBool::new(false), on_swap);
+    }
+
+    /// [`run`](Self::run), also swapping whenever `reload` is set (an operator's `POST
+    /// /control/plugin/reload`): the file at the path is loaded again even if it looks unchanged.
+    pub fn run_with_reload(
+        &mut self,
+        ctl: &mut SwapController,
+        stop: &AtomicBool,
+        reload: &AtomicBool,
         mut on_swap: impl FnMut(&Result<SwapDone, PluginError>),
     ) {
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(self.interval);
+            if let Some(r) = self.reload_if_asked(ctl, reload) {
+                on_swap(&r);
+            }
             if let Some(r) = self.poll_and_swap(ctl) {
                 on_swap(&r);
             }
         }
+    }
+
+    /// Swaps to the file at the path now if `reload` is set (and clears it).
+    pub fn reload_if_asked(
+        &mut self,
+        ctl: &mut SwapController,
+        reload: &AtomicBool,
+    ) -> Option<Result<SwapDone, PluginError>> {
+        if !reload.swap(false, Ordering::Relaxed) {
+            return None;
+        }
+        ctl.poll();
+        tracing::info!(path = %self.path.display(), "plugin reload requested");
+        self.current = FileId::of(&self.path);
+        self.candidate = None;
+        Some(ctl.swap_to(&self.path))
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use tickrail_engine::pipeline::RunHooks;
+use tickrail_engine::pipeline::{Controls, RunHooks};
 use tickrail_engine::plugin::{check, PluginSlot, SwapController, SwapOptions, Watcher};
 
 #[derive(Debug, Args)]
@@ -61,6 +61,7 @@ impl HotPlugin {
                 .with_context(|| format!("loading plugin {}", path.display()))?;
         let (tx, rx) = mpsc::channel();
         let (metrics_tx, metrics_rx) = mpsc::channel();
+        let (controls_tx, controls_rx) = mpsc::channel::<Arc<Controls>>();
         let hooks = RunHooks {
             on_hot_waker: Some(Box::new(move |w| {
                 let _ = tx.send(w);
@@ -68,7 +69,11 @@ impl HotPlugin {
             on_metrics: Some(Box::new(move |m| {
                 let _ = metrics_tx.send(m);
             })),
-            ..RunHooks::default()
+            on_controls: Some(Box::new(move |c| {
+                // Reload requests reach the watcher from here on.
+                c.plugin_watched.store(true, std::sync::atomic::Ordering::Relaxed);
+                let _ = controls_tx.send(c);
+            })),
         };
         let stop = Arc::new(AtomicBool::new(false));
         let watch_stop = stop.clone();
@@ -83,10 +88,13 @@ impl HotPlugin {
                 if let Ok(m) = metrics_rx.recv() {
                     ctl.set_metrics(m);
                 }
+                let controls = controls_rx.recv().ok();
+                let no_reload = std::sync::atomic::AtomicBool::new(false);
+                let reload = controls.as_ref().map_or(&no_reload, |c| &c.plugin_reload);
                 let mut watcher = Watcher::new(&watch_path, Duration::from_millis(200));
                 // Every outcome is logged by the controller (a refusal as a warning, which
                 // reaches stderr even with a log directory) and lands in the run report.
-                watcher.run(&mut ctl, &watch_stop, |_| {});
+                watcher.run_with_reload(&mut ctl, &watch_stop, reload, |_| {});
                 ctl
             })
             .context("spawning the plugin watcher")?;

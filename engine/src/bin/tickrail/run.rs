@@ -90,7 +90,14 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             let config = crate::plugin::read_plugin_config(a.plugin_config.as_deref())?;
             let (slot, mut hooks, watch) = HotPlugin::start(path, config)?.into_parts();
-            hooks.on_controls = Some(on_controls);
+            // Both the kill-switch watch and the plugin watcher (reload requests) take the controls.
+            let for_plugin = hooks.on_controls.take();
+            hooks.on_controls = Some(Box::new(move |c| {
+                if let Some(f) = for_plugin {
+                    f(c.clone());
+                }
+                on_controls(c);
+            }));
             let outcome = pipeline::run_with_hooks(&cfg, &opts, stop, slot, hooks)
                 .context("running the pipeline")?;
             (outcome, Some(watch))
