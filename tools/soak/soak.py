@@ -356,7 +356,7 @@ def plot(rows: list[dict], path: Path, title: str, warmup_s: float) -> None:
         lo = min((v for _, v in pts), default=0)
         hi = max((v for _, v in pts), default=1)
         pad = max((hi - lo) * 0.1, abs(hi) * 0.01, 1e-9)
-        lo, hi = lo - pad, hi + pad
+        lo, hi = max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad
         pw = w - left - right
 
         def xy(t: float, v: float) -> str:
