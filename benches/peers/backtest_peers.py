@@ -48,6 +48,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from toml_write import toml_dump  # noqa: E402
 PEERS = ("hftbacktest", "nautilus", "tickrail", "tickrail-archive")
 LABELS = {
     "hftbacktest": "hftbacktest",
@@ -267,38 +269,6 @@ def worker_nautilus(data_dir: Path, seed: int, rate: float, qty: float) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # tickrail: a backtest configuration derived from config/engine.toml, and the release binary.
-
-
-def toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
-
-
-def toml_dump(doc: dict, prefix: str = "") -> str:
-    """Enough TOML for the engine configuration: tables, scalars, arrays, inline tables."""
-    lines = []
-    tables = []
-    for k, v in doc.items():
-        if isinstance(v, dict):
-            tables.append((k, v))
-        else:
-            lines.append(f"{k} = {toml_value(v)}")
-    out = ("\n".join(lines) + "\n") if lines else ""
-    for k, v in tables:
-        name = f"{prefix}{k}"
-        body = toml_dump(v, name + ".")
-        has_scalars = any(not isinstance(x, dict) for x in v.values())
-        out += (f"\n[{name}]\n" if has_scalars else "") + body
-    return out
 
 
 def absolutize(v, base: Path):

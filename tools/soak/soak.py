@@ -41,6 +41,9 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from toml_write import toml_dump  # noqa: E402
+
 # Columns of samples.csv, in order.
 COLUMNS = [
     "t_s",  # seconds since the engine was started
@@ -111,39 +114,6 @@ def free_port() -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Configuration: load with tomllib, adjust, write back with a small TOML writer.
-
-
-def toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
-
-
-def toml_dump(doc: dict) -> str:
-    out: list[str] = []
-
-    def table(prefix: list[str], t: dict) -> None:
-        scalars = {k: v for k, v in t.items() if not isinstance(v, dict)}
-        tables = {k: v for k, v in t.items() if isinstance(v, dict)}
-        if prefix and (scalars or not tables):
-            out.append("[" + ".".join(json.dumps(p) if not p.isidentifier() else p for p in prefix) + "]")
-        for k, v in scalars.items():
-            out.append(f"{json.dumps(k)} = {toml_value(v)}")
-        if scalars:
-            out.append("")
-        for k, v in tables.items():
-            table(prefix + [k], v)
-
-    table([], doc)
-    return "\n".join(out) + "\n"
 
 
 def absolute(base: Path, p: str) -> str:

@@ -50,6 +50,9 @@ sys.path.insert(0, HERE)
 # creates the virtualenv and re-runs this script inside it.
 import make_fixtures as fx  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(HERE))
+from toml_write import toml_dump  # noqa: E402
+
 import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
@@ -91,26 +94,10 @@ PARITY_TOL = 1e-6
 # ---------------------------------------------------------------- the engine's features
 
 
-def toml_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
-    if isinstance(v, list):
-        return "[\n" + "".join(f"    {toml_value(x)},\n" for x in v) + "]"
-    raise ValueError(f"cannot write {v!r} as TOML")
-
-
 def write_features_toml(path, table):
     """A TOML file holding only a [features] table (what `tickrail features --config` reads)."""
     with open(path, "w") as f:
-        f.write("[features]\n")
-        for k, v in table.items():
-            f.write(f"{k} = {toml_value(v)}\n")
+        f.write(toml_dump({"features": table}))
 
 
 def tickrail_cmd(args):
