@@ -97,3 +97,61 @@ pub mod alloc {
         ALLOCATIONS.with(Cell::get)
     }
 }
+
+/// The reliability battery's scale and its figures. Each battery test runs a CI-sized count by
+/// default and the full count from `tests/RELIABILITY.md` when `TICKRAIL_BATTERY=full` is set
+/// (`tools/battery/run.sh` sets it). Figures are printed as one `FIGURE <name> <json>` line and,
+/// when `TICKRAIL_BATTERY_OUT` names a directory, written there as `<name>.json` for the report.
+pub mod battery {
+    use std::path::PathBuf;
+
+    /// Whether the full battery was asked for (`TICKRAIL_BATTERY=full`).
+    pub fn full() -> bool {
+        std::env::var("TICKRAIL_BATTERY").is_ok_and(|v| v == "full")
+    }
+
+    /// `ci` in a normal test run, `full` when the full battery was asked for.
+    pub fn scale(ci: u64, full_count: u64) -> u64 {
+        if full() {
+            full_count
+        } else {
+            ci
+        }
+    }
+
+    /// Reports one figure: prints it and, under the battery, writes `<name>.json`.
+    pub fn figure(name: &str, value: &serde_json::Value) {
+        println!("FIGURE {name} {value}");
+        if let Some(dir) = std::env::var_os("TICKRAIL_BATTERY_OUT").map(PathBuf::from) {
+            let path = dir.join(format!("{name}.json"));
+            let text = serde_json::to_string_pretty(value).expect("a JSON value serialises");
+            if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text))
+            {
+                panic!("battery figure {}: {e}", path.display());
+            }
+        }
+    }
+
+    /// Percentiles (p50, p99, max) of a set of samples, nearest rank; zeros when empty.
+    pub fn percentiles(samples: &mut [u64]) -> (u64, u64, u64) {
+        if samples.is_empty() {
+            return (0, 0, 0);
+        }
+        samples.sort_unstable();
+        let at = |q: f64| {
+            samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1]
+        };
+        (at(0.50), at(0.99), samples[samples.len() - 1])
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn nearest_rank_percentiles() {
+            let mut v: Vec<u64> = (1..=100).rev().collect();
+            assert_eq!(super::percentiles(&mut v), (50, 99, 100));
+            assert_eq!(super::percentiles(&mut []), (0, 0, 0));
+            assert_eq!(super::percentiles(&mut [7]), (7, 7, 7));
+        }
+    }
+}
