@@ -1,6 +1,6 @@
 //! Builds the C artefacts the plugin tests load: the C counting plugin, deliberately broken
-//! variants of it (another ABI major, a truncated vtable, a wrong magic, no entry symbol), and the
-//! header layout printer. Outputs go to `OUT_DIR`; tests find them through `TICKRAIL_C_ARTEFACTS`.
+//! variants of it (another ABI major, a truncated vtable, a wrong magic, no entry symbol, a
+//! `create` that hangs), and the header layout printer. Outputs go to `OUT_DIR`; tests find them through `TICKRAIL_C_ARTEFACTS`.
 //! The Rust plugins' shared libraries are built by the tests themselves (`cargo build -p ...`).
 
 use std::path::{Path, PathBuf};
@@ -30,12 +30,13 @@ fn main() {
         println!("cargo:rerun-if-changed={}", p.display());
     }
     let so = ["-fPIC", "-shared", "-fvisibility=hidden"];
-    let variants: [(&str, &[&str]); 5] = [
+    let variants: [(&str, &[&str]); 6] = [
         ("libc_counting.so", &[]),
         ("libc_abi_major2.so", &["-DTRC_ABI_MAJOR=2"]),
         ("libc_small_vtable.so", &["-DTRC_STRUCT_SIZE=40"]),
         ("libc_bad_magic.so", &["-DTRC_MAGIC=0x1234ULL"]),
         ("libc_no_entry.so", &["-DTRC_ENTRY=tickrail_plugin_v0"]),
+        ("libc_hang_create.so", &["-DTRC_HANG_CREATE", "-DTRC_VERSION=\"c-hang\""]),
     ];
     for (name, defs) in variants {
         let args: Vec<&str> = so.iter().chain(defs.iter()).copied().collect();

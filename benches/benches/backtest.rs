@@ -8,6 +8,10 @@
 //!   through the risk gate and paper execution; events collected as the journal would get them.
 //! - `backtest/pass_through_ticks`, `backtest/dummy_ticks`: the same, from the capture's ticks
 //!   normalised beforehand (what a tick archive holds): the trading stages without the parser.
+//! - `backtest/ml_ticks`, `backtest/ml_intra_candle_ticks`: the full ML path from the same ticks:
+//!   features, the shipped model (`config/models/btcusdt_5m_lgbm.onnx`) and the `ml` plugin on
+//!   its probability; the first recomputes features and model when a candle closes (the shipped
+//!   configuration), the second on every trade as well (`intra_candle = true`).
 //! - `paper/market_fill`: one market order against a known touch (fee, account booking).
 //!
 //! Throughput is in ticks (criterion's elements). Capture loading is outside the timed region.
@@ -34,7 +38,16 @@ fn config() -> EngineConfig {
 }
 
 fn run<S: Strategy>(cfg: &EngineConfig, cap: &Input, strategy: S) -> (u64, u64) {
-    let mut trader = pipeline::build_trader(cfg, strategy, None, false).unwrap();
+    run_model(cfg, cap, strategy, None)
+}
+
+fn run_model<S: Strategy>(
+    cfg: &EngineConfig,
+    cap: &Input,
+    strategy: S,
+    model: Option<&Path>,
+) -> (u64, u64) {
+    let mut trader = pipeline::build_trader(cfg, strategy, model, false).unwrap();
     let mut events = 0u64;
     let out = backtest::run(
         cfg,
@@ -78,6 +91,21 @@ fn bench(c: &mut Criterion) {
     g.bench_function("dummy", |b| b.iter(|| run(&cfg, &input, dummy())));
     g.bench_function("pass_through_ticks", |b| b.iter(|| run(&cfg, &ticks_input, PassThrough)));
     g.bench_function("dummy_ticks", |b| b.iter(|| run(&cfg, &ticks_input, dummy())));
+    // The full ML path: features → the shipped model → the ml plugin → risk → paper. With
+    // `intra_candle` the feature vector (and so the model) is recomputed on every trade.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("config/models/btcusdt_5m_lgbm.onnx");
+    let ml = || {
+        let lib = Library::linked(&tickrail_plugin_ml::TICKRAIL_VTABLE).unwrap();
+        let config = std::fs::read(root.join("config/plugins/ml.json")).unwrap();
+        lib.create(&config, PluginOptions::default()).unwrap()
+    };
+    let mut intra = cfg.clone();
+    intra.features.intra_candle = true;
+    g.bench_function("ml_ticks", |b| b.iter(|| run_model(&cfg, &ticks_input, ml(), Some(&model))));
+    g.bench_function("ml_intra_candle_ticks", |b| {
+        b.iter(|| run_model(&intra, &ticks_input, ml(), Some(&model)))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("paper");

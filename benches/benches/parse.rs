@@ -11,11 +11,16 @@
 //! permissive licence; see its notice).
 //!
 //! `cargo bench -p tickrail-benches --bench parse -- --warm-up-time 1 --measurement-time 3`
+//!
+//! Instruction counts (repeatable where timings on a shared machine are not): run the built
+//! binary under callgrind with `TICKRAIL_PARSE_LOOP=<kind>/<side>/<n>` (e.g.
+//! `trade/tickrail_simd_json/10000`), which runs one case `n` times without criterion; the count
+//! at `n` minus the count at `0`, divided by `n`, is the cost of one iteration.
 
 use std::fmt;
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use tickrail_abi::{Kline, Quote, Side, Tick, TickKind, Trade};
@@ -266,68 +271,92 @@ fn load(frame: &mut Vec<u8>, msg: &str) {
     frame.extend_from_slice(msg.as_bytes());
 }
 
-fn bench(c: &mut Criterion) {
-    let mut parser = Parser::new(symbols(), 1 << 16);
-    let syms = symbols();
-    let mut frame: Vec<u8> = Vec::with_capacity(1 << 16);
-    let (mut bids, mut asks) = (Vec::with_capacity(1024), Vec::with_capacity(1024));
+/// The scratch both sides reuse from message to message.
+struct Scratch {
+    parser: Parser,
+    syms: Symbols,
+    frame: Vec<u8>,
+    bids: Vec<Level>,
+    asks: Vec<Level>,
+}
 
-    // Both sides agree on every message before anything is timed.
-    for msg in [TRADE, BOOK_TICKER, KLINE] {
-        load(&mut frame, msg);
-        let Ok(Message::Tick(ours)) = parser.parse(&mut frame, 0) else { panic!("{msg}") };
-        let peer = match msg {
-            TRADE => serde_trade(&syms, msg.as_bytes()),
-            BOOK_TICKER => serde_book_ticker(&syms, msg.as_bytes()),
-            _ => serde_kline(&syms, msg.as_bytes()),
-        };
-        assert_eq!(Some(ours), peer.ok(), "{msg}");
+impl Scratch {
+    fn new() -> Self {
+        Self {
+            parser: Parser::new(symbols(), 1 << 16),
+            syms: symbols(),
+            frame: Vec::with_capacity(1 << 16),
+            bids: Vec::with_capacity(1024),
+            asks: Vec::with_capacity(1024),
+        }
     }
-    load(&mut frame, DEPTH);
-    let Ok(Message::Depth(d)) = parser.parse(&mut frame, 0) else { panic!("depth") };
-    let peer = serde_depth(&syms, DEPTH.as_bytes(), &mut bids, &mut asks).unwrap();
-    assert_eq!((d.symbol, d.ts_exch_ns, d.first_id, d.last_id), peer);
-    assert_eq!((d.bids, d.asks), (&bids[..], &asks[..]));
 
-    let kinds: [(&str, &str); 4] =
-        [("trade", TRADE), ("bookTicker", BOOK_TICKER), ("depthUpdate", DEPTH), ("kline", KLINE)];
-    for (kind, msg) in kinds {
-        let mut g = c.benchmark_group(format!("parse/{kind}"));
-        g.throughput(Throughput::Bytes(msg.len() as u64));
-        g.bench_function("copy", |b| {
-            b.iter(|| {
-                load(&mut frame, black_box(msg));
-                black_box(&frame);
-            })
-        });
-        g.bench_function("tickrail_simd_json", |b| {
-            b.iter(|| {
-                load(&mut frame, black_box(msg));
-                match parser.parse(&mut frame, 0) {
-                    Ok(Message::Depth(d)) => {
-                        black_box((d.last_id, d.bids.len(), d.asks.len()));
-                    }
-                    other => {
-                        black_box(other.ok());
-                    }
+    /// One timed iteration of side `side` (an index into [`SIDES`]) on message `kind`.
+    #[inline(always)]
+    fn run(&mut self, side: usize, kind: usize) {
+        let msg = KINDS[kind].1;
+        load(&mut self.frame, black_box(msg));
+        match side {
+            0 => {
+                black_box(&self.frame);
+            }
+            1 => match self.parser.parse(&mut self.frame, 0) {
+                Ok(Message::Depth(d)) => {
+                    black_box((d.last_id, d.bids.len(), d.asks.len()));
                 }
-            })
-        });
-        g.bench_function("serde_json", |b| {
-            b.iter(|| {
-                load(&mut frame, black_box(msg));
+                other => {
+                    black_box(other.ok());
+                }
+            },
+            _ => {
+                let (syms, frame) = (&self.syms, &self.frame);
                 match kind {
-                    "trade" => black_box(serde_trade(&syms, &frame).ok()),
-                    "bookTicker" => black_box(serde_book_ticker(&syms, &frame).ok()),
-                    "kline" => black_box(serde_kline(&syms, &frame).ok()),
+                    0 => black_box(serde_trade(syms, frame).ok()),
+                    1 => black_box(serde_book_ticker(syms, frame).ok()),
+                    3 => black_box(serde_kline(syms, frame).ok()),
                     _ => {
-                        let r = serde_depth(&syms, &frame, &mut bids, &mut asks);
-                        black_box((r.ok(), bids.len(), asks.len()));
+                        let r = serde_depth(syms, frame, &mut self.bids, &mut self.asks);
+                        black_box((r.ok(), self.bids.len(), self.asks.len()));
                         None
                     }
                 };
-            })
-        });
+            }
+        }
+    }
+}
+
+const KINDS: [(&str, &str); 4] =
+    [("trade", TRADE), ("bookTicker", BOOK_TICKER), ("depthUpdate", DEPTH), ("kline", KLINE)];
+const SIDES: [&str; 3] = ["copy", "tickrail_simd_json", "serde_json"];
+
+/// Both sides agree on every message before anything is timed.
+fn check(s: &mut Scratch) {
+    for msg in [TRADE, BOOK_TICKER, KLINE] {
+        load(&mut s.frame, msg);
+        let Ok(Message::Tick(ours)) = s.parser.parse(&mut s.frame, 0) else { panic!("{msg}") };
+        let peer = match msg {
+            TRADE => serde_trade(&s.syms, msg.as_bytes()),
+            BOOK_TICKER => serde_book_ticker(&s.syms, msg.as_bytes()),
+            _ => serde_kline(&s.syms, msg.as_bytes()),
+        };
+        assert_eq!(Some(ours), peer.ok(), "{msg}");
+    }
+    load(&mut s.frame, DEPTH);
+    let Ok(Message::Depth(d)) = s.parser.parse(&mut s.frame, 0) else { panic!("depth") };
+    let peer = serde_depth(&s.syms, DEPTH.as_bytes(), &mut s.bids, &mut s.asks).unwrap();
+    assert_eq!((d.symbol, d.ts_exch_ns, d.first_id, d.last_id), peer);
+    assert_eq!((d.bids, d.asks), (&s.bids[..], &s.asks[..]));
+}
+
+fn bench(c: &mut Criterion) {
+    let mut s = Scratch::new();
+    check(&mut s);
+    for (kind, (name, msg)) in KINDS.iter().enumerate() {
+        let mut g = c.benchmark_group(format!("parse/{name}"));
+        g.throughput(Throughput::Bytes(msg.len() as u64));
+        for (side, side_name) in SIDES.iter().enumerate() {
+            g.bench_function(*side_name, |b| b.iter(|| s.run(side, kind)));
+        }
         g.finish();
     }
 
@@ -338,5 +367,31 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// `TICKRAIL_PARSE_LOOP=<kind>/<side>/<n>`: runs `n` iterations of one case and exits, without
+/// criterion, for instruction counts under callgrind (`n = 0` gives the fixed start-up cost to
+/// subtract).
+fn counted_loop(spec: &str) {
+    let mut parts = spec.split('/');
+    let (Some(kind), Some(side), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
+        panic!("TICKRAIL_PARSE_LOOP=<kind>/<side>/<n>, got {spec:?}");
+    };
+    let n: u64 = n.parse().expect("iteration count");
+    let kind = KINDS.iter().position(|(k, _)| *k == kind).expect("kind: trade, bookTicker, …");
+    let side = SIDES.iter().position(|s| *s == side).expect("side: one of SIDES");
+    let mut s = Scratch::new();
+    check(&mut s);
+    for _ in 0..n {
+        s.run(side, kind);
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("TICKRAIL_PARSE_LOOP") {
+        counted_loop(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -258,7 +258,13 @@ impl CandleBuilder {
         qty: i64,
         side: Side,
     ) -> Result<Option<Candle>, LateTrade> {
-        let open = self.tf.open_time(ts_ms);
+        // Most trades fall in the current window: no division for them.
+        let open = match &self.current {
+            Some(c) if ts_ms >= c.open_time_ms && ts_ms - c.open_time_ms < self.tf.ms => {
+                c.open_time_ms
+            }
+            _ => self.tf.open_time(ts_ms),
+        };
         let earliest = match (&self.current, self.last) {
             (Some(c), _) => c.open_time_ms,
             (None, Some((last_open, _))) => last_open + self.tf.ms,

@@ -35,6 +35,10 @@ pub trait Strategy {
     fn on_tick(&mut self, input: &StrategyInput<'_>) -> Result<(), StrategyFault>;
     /// Display name.
     fn name(&self) -> &str;
+    /// Version string (a plugin's manifest version; the engine's version for built-in ones).
+    fn version(&self) -> &str {
+        env!("CARGO_PKG_VERSION")
+    }
     /// The order intents produced by the last [`on_tick`](Strategy::on_tick) call (empty after a
     /// fault); valid until the next call. The hot loop reads them right after `on_tick`.
     #[inline]

@@ -14,8 +14,15 @@
  *
  * Build: cc -std=c11 -O2 -fPIC -shared -I abi/include plugins/c_counting/c_counting.c -o libc_counting.so
  * The TRC_* macros below exist so tests can build deliberately broken variants (another ABI
- * major, a truncated vtable, a wrong magic, no entry symbol).
+ * major, a truncated vtable, a wrong magic, no entry symbol) and, with -DTRC_HANG_CREATE, one
+ * whose create() never returns: it takes a config key hang_until=PATH and sleeps until that file
+ * exists (forever without the key), to show that a plugin stuck while loading is contained.
  */
+#ifdef TRC_HANG_CREATE
+#define _POSIX_C_SOURCE 200809L
+#include <time.h>
+#include <unistd.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +59,9 @@ typedef struct counting {
     int has_fail_at;
     uint64_t fail_at;
     int emit;
+#ifdef TRC_HANG_CREATE
+    char hang_until[256];
+#endif
 } counting;
 
 static _Thread_local char last_err[256];
@@ -112,6 +122,13 @@ static tr_status parse_config(const uint8_t *cfg, size_t len, counting *c) {
             if (!parse_u64(v, vlen, &num))
                 return fail(TR_BAD_CONFIG, "counting config: emit is not an unsigned integer");
             c->emit = num != 0;
+#ifdef TRC_HANG_CREATE
+        } else if (klen == 10 && memcmp(item, "hang_until", 10) == 0) {
+            if (vlen == 0 || vlen >= sizeof c->hang_until)
+                return fail(TR_BAD_CONFIG, "counting config: hang_until is empty or too long");
+            memcpy(c->hang_until, v, vlen);
+            c->hang_until[vlen] = 0;
+#endif
         } else if (klen == 8 && memcmp(item, "panic_at", 8) == 0) {
             return fail(TR_BAD_CONFIG, "counting config: panic_at is not supported by the C build");
         } else {
@@ -131,6 +148,11 @@ static tr_status c_create(const uint8_t *config, size_t config_len, void **out_s
         return st;
     }
     c->seq_hash = FNV_OFFSET;
+#ifdef TRC_HANG_CREATE
+    /* Stuck in create: until the release file exists, or forever. */
+    const struct timespec nap = {0, 5 * 1000 * 1000};
+    while (c->hang_until[0] == 0 || access(c->hang_until, F_OK) != 0) nanosleep(&nap, NULL);
+#endif
     *out_state = c;
     return TR_OK;
 }

@@ -56,6 +56,9 @@ pub fn fresh_journal_dir() -> PathBuf {
     dir
 }
 
+pub mod bot_api;
+pub mod fuzz;
+
 /// A counting global allocator for zero-allocation tests. Each test binary that uses it declares
 /// `#[global_allocator] static GLOBAL: Counting = Counting;` and reads [`alloc::allocations`]
 /// (per thread) around the code under test.

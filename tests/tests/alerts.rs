@@ -1,75 +1,18 @@
 //! Telegram alerts from real runs: the bundled replay through the whole pipeline with `[alerts]`
-//! pointed at a Bot API stand-in on loopback (a std::net listener answering from a script).
+//! pointed at the Bot API stand-in on loopback ([`tickrail_tests::bot_api`]).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use serde_json::Value;
 use tickrail_engine::alerts::{AlertsConfig, ChatId, ChatSource, SecretSource};
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::pipeline::{run, run_with_hooks, RunHooks, RunOptions};
 use tickrail_engine::strategy::PassThrough;
+use tickrail_tests::bot_api::{self, texts};
 use tickrail_tests::config_with;
 
 const TOKEN: &str = "987654321:AAE2e_test-Token0123456789abcdefgh";
-
-#[derive(Debug, Clone)]
-struct Request {
-    path: String,
-    body: Value,
-    at: Instant,
-}
-
-type Log = Arc<Mutex<Vec<Request>>>;
-
-/// A Bot API stand-in answering every `sendMessage` with `status` (200: `"ok": true`).
-fn bot_api(status: u16) -> (String, Log) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let log: Log = Arc::default();
-    let seen = log.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            let mut r = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            if r.read_line(&mut line).unwrap_or(0) == 0 {
-                continue;
-            }
-            let mut len = 0;
-            loop {
-                let mut h = String::new();
-                r.read_line(&mut h).unwrap();
-                if h.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; len];
-            r.read_exact(&mut body).unwrap();
-            let path = line.split(' ').nth(1).unwrap_or_default().to_string();
-            let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            seen.lock().unwrap().push(Request { path, body, at: Instant::now() });
-            let answer = if status == 200 {
-                r#"{"ok":true,"result":{"message_id":1}}"#.to_string()
-            } else {
-                format!(r#"{{"ok":false,"error_code":{status},"description":"Unauthorized"}}"#)
-            };
-            let _ = write!(
-                conn,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                 Connection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (base, log)
-}
 
 /// The shipped config with alerts on, to `api_base`, the token from `token_var`.
 fn alerting_config(api_base: &str, token_var: &str) -> EngineConfig {
@@ -87,13 +30,9 @@ fn alerting_config(api_base: &str, token_var: &str) -> EngineConfig {
     cfg
 }
 
-fn texts(log: &Log) -> Vec<String> {
-    log.lock().unwrap().iter().map(|r| r.body["text"].as_str().unwrap_or("").to_string()).collect()
-}
-
 #[test]
 fn a_run_announces_its_start_and_its_outcome() {
-    let (base, log) = bot_api(200);
+    let (base, log) = bot_api::start(200);
     let cfg = alerting_config(&base, "TICKRAIL_E2E_ALERTS_TOKEN_A");
     let opts = RunOptions { max_messages: Some(20_000), ..Default::default() };
     let out = run(&cfg, &opts, Arc::new(AtomicBool::new(false))).unwrap();
@@ -123,7 +62,7 @@ fn a_run_announces_its_start_and_its_outcome() {
 
 #[test]
 fn the_kill_switch_is_announced_with_the_halt() {
-    let (base, log) = bot_api(200);
+    let (base, log) = bot_api::start(200);
     let cfg = alerting_config(&base, "TICKRAIL_E2E_ALERTS_TOKEN_B");
     let hooks = RunHooks {
         on_controls: Some(Box::new(|c| c.kill_switch.store(true, Ordering::Relaxed))),
@@ -138,7 +77,7 @@ fn the_kill_switch_is_announced_with_the_halt() {
 
 #[test]
 fn a_refused_start_message_stops_the_run_before_it_trades() {
-    let (base, log) = bot_api(401);
+    let (base, log) = bot_api::start(401);
     let cfg = alerting_config(&base, "TICKRAIL_E2E_ALERTS_TOKEN_C");
     let err = run(&cfg, &RunOptions::default(), Arc::new(AtomicBool::new(false))).unwrap_err();
     let msg = err.to_string();

@@ -1,65 +1,62 @@
 //! Malformed input over a real WebSocket: every bad frame is rejected and counted by reason,
 //! nothing panics, and every good message around them is processed exactly once.
 
-use std::net::TcpListener;
+mod support;
+
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::thread;
 
+use support::{ScriptFrame, ScriptServer};
 use tickrail_engine::pipeline::{run, RunOptions};
 use tickrail_tests::config_with;
-use tungstenite::protocol::frame::coding::{Data, OpCode};
-use tungstenite::protocol::frame::Frame;
-use tungstenite::Message;
 
 const GOOD_TRADE: &str = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":ID,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"#;
 const GOOD_QUOTE: &str = r#"{"stream":"ethusdt@bookTicker","data":{"u":35346513600,"s":"ETHUSDT","b":"2661.01000000","B":"3.10000000","a":"2661.02000000","A":"0.50000000"}}"#;
 
-enum Frame_ {
-    Text(String),
-    Binary(Vec<u8>),
-    BadUtf8(Vec<u8>),
-}
-
 /// The scripted frames, and the reason each bad one must be counted under.
-fn script() -> (Vec<Frame_>, Vec<(&'static str, u64)>, u64) {
+fn script() -> (Vec<ScriptFrame>, Vec<(&'static str, u64)>, u64) {
     let mut frames = Vec::new();
     let mut good = 0;
     let mut id = 1000u64;
-    let mut push_good = |frames: &mut Vec<Frame_>| {
+    let mut push_good = |frames: &mut Vec<ScriptFrame>| {
         id += 1;
-        frames.push(Frame_::Text(GOOD_TRADE.replace("ID", &id.to_string())));
-        frames.push(Frame_::Text(GOOD_QUOTE.to_string()));
+        frames.push(ScriptFrame::Text(GOOD_TRADE.replace("ID", &id.to_string())));
+        frames.push(ScriptFrame::Text(GOOD_QUOTE.to_string()));
     };
-    let bad: Vec<(&str, Frame_)> = vec![
-        ("malformed_json", Frame_::Text(r#"{"stream":"btcusdt@trade","data":{"e":"trade""#.into())),
-        ("malformed_json", Frame_::Text("not json at all".into())),
-        ("malformed_json", Frame_::Text(GOOD_TRADE.replace("ID", "1")[..60].to_string())),
-        ("wrong_type", Frame_::Text(GOOD_TRADE.replace("ID", "\"x\""))),
-        ("wrong_type", Frame_::Text(r#"{"stream":"btcusdt@trade","data":[1,2,3]}"#.into())),
+    let bad: Vec<(&str, ScriptFrame)> = vec![
+        (
+            "malformed_json",
+            ScriptFrame::Text(r#"{"stream":"btcusdt@trade","data":{"e":"trade""#.into()),
+        ),
+        ("malformed_json", ScriptFrame::Text("not json at all".into())),
+        ("malformed_json", ScriptFrame::Text(GOOD_TRADE.replace("ID", "1")[..60].to_string())),
+        ("wrong_type", ScriptFrame::Text(GOOD_TRADE.replace("ID", "\"x\""))),
+        ("wrong_type", ScriptFrame::Text(r#"{"stream":"btcusdt@trade","data":[1,2,3]}"#.into())),
         (
             "invalid_number",
-            Frame_::Text(GOOD_TRADE.replace("ID", "5").replace("61837.63000000", "NaN")),
+            ScriptFrame::Text(GOOD_TRADE.replace("ID", "5").replace("61837.63000000", "NaN")),
         ),
         (
             "invalid_number",
-            Frame_::Text(GOOD_TRADE.replace("ID", "6").replace("61837.63000000", "-1.00000000")),
+            ScriptFrame::Text(
+                GOOD_TRADE.replace("ID", "6").replace("61837.63000000", "-1.00000000"),
+            ),
         ),
         (
             "invalid_number",
-            Frame_::Text(
+            ScriptFrame::Text(
                 GOOD_TRADE.replace("ID", "7").replace("61837.63000000", "99999999999999999999.0"),
             ),
         ),
         (
             "unknown_stream",
-            Frame_::Text(
+            ScriptFrame::Text(
                 r#"{"stream":"btcusdt@forceOrder","data":{"e":"forceOrder","E":1,"o":{}}}"#.into(),
             ),
         ),
         (
             "unknown_symbol",
-            Frame_::Text(
+            ScriptFrame::Text(
                 GOOD_TRADE
                     .replace("ID", "8")
                     .replace("BTCUSDT", "XRPUSDT")
@@ -68,14 +65,14 @@ fn script() -> (Vec<Frame_>, Vec<(&'static str, u64)>, u64) {
         ),
         (
             "oversized_frame",
-            Frame_::Text(format!(
+            ScriptFrame::Text(format!(
                 r#"{{"stream":"btcusdt@trade","pad":"{}"}}"#,
                 "x".repeat(2 << 20)
             )),
         ),
-        ("not_text", Frame_::Binary(vec![1, 2, 3])),
-        ("not_text", Frame_::BadUtf8(vec![b'{', 0xff, 0xfe, b'}'])),
-        ("control", Frame_::Text(r#"{"result":null,"id":1}"#.into())),
+        ("not_text", ScriptFrame::Binary(vec![1, 2, 3])),
+        ("not_text", ScriptFrame::BadUtf8(vec![b'{', 0xff, 0xfe, b'}'])),
+        ("control", ScriptFrame::Text(r#"{"result":null,"id":1}"#.into())),
     ];
     let mut expect: Vec<(&'static str, u64)> = Vec::new();
     for (reason, f) in bad {
@@ -95,36 +92,15 @@ fn script() -> (Vec<Frame_>, Vec<(&'static str, u64)>, u64) {
 #[test]
 fn malformed_frames_are_counted_by_reason_and_good_ones_survive() {
     let (frames, expect, good) = script();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = thread::spawn(move || {
-        let (sock, _) = listener.accept().unwrap();
-        let mut ws = tungstenite::accept(sock).unwrap();
-        for f in frames {
-            match f {
-                Frame_::Text(t) => ws.send(Message::text(t)).unwrap(),
-                Frame_::Binary(b) => ws.send(Message::binary(b)).unwrap(),
-                Frame_::BadUtf8(b) => ws
-                    .send(Message::Frame(Frame::message(b, OpCode::Data(Data::Text), true)))
-                    .unwrap(),
-            }
-        }
-        ws.close(Some(tungstenite::protocol::CloseFrame {
-            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
-            reason: tickrail_engine::feed::END_OF_CAPTURE.into(),
-        }))
-        .unwrap();
-        // Drain until the client's close arrives.
-        while ws.read().is_ok() {}
-    });
+    let server = ScriptServer::start(frames);
     // Trades and quotes only: no depth stream, so no REST snapshot is needed.
     let cfg = config_with(&[(
         r#"streams = ["trade", "bookTicker", "depth@100ms"]"#,
         r#"streams = ["trade", "bookTicker"]"#,
     )]);
-    let opts = RunOptions { url: Some(format!("ws://{addr}")), ..Default::default() };
+    let opts = RunOptions { url: Some(server.url()), ..Default::default() };
     let out = run(&cfg, &opts, Arc::new(AtomicBool::new(false))).unwrap();
-    server.join().unwrap();
+    server.join();
 
     let f = &out.feed.stats;
     let bad_total: u64 = expect.iter().map(|(_, n)| n).sum();

@@ -761,10 +761,14 @@ fn a_run_keeps_availability_ring_occupancy_faults_and_model_info_current() {
     // Every strategy fault is counted.
     assert!(out.hot.strategy_faults >= 1);
     assert_eq!(m.plugin_panics.get(), out.hot.strategy_faults);
-    assert_eq!(m.plugin.get(), Some(vec!["backlogged".to_string(), String::new()]));
-    assert_eq!(m.model.get(), Some(vec!["btcusdt_5m_lgbm.onnx".to_string()]));
+    // A built-in strategy reports the engine's version (the workspace shares one version).
+    let version = env!("CARGO_PKG_VERSION").to_string();
+    assert_eq!(m.plugin.get(), Some(vec!["backlogged".to_string(), version]));
+    // The model's version label: its file name and the start of its SHA-256.
+    let model = m.model.get().and_then(|v| v.into_iter().next()).unwrap_or_default();
+    assert!(model.starts_with("btcusdt_5m_lgbm.onnx@") && model.len() == 21 + 12, "{model}");
     assert_eq!(m.model_reloads.get(), 0);
     let status = tickrail_engine::ops::StatusSource::status(m.as_ref());
-    assert_eq!(status["model"]["version"], "btcusdt_5m_lgbm.onnx");
+    assert_eq!(status["model"]["version"], model.as_str());
     assert_eq!(status["feed"]["availability"], availability);
 }

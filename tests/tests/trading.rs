@@ -4,20 +4,22 @@
 
 mod plugin_support;
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tickrail_engine::backtest::{self, Input};
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::journal::{self, Entry, Journal, Record};
 use tickrail_engine::money::Money;
-use tickrail_engine::pipeline::{self, audit, RunOptions};
+use tickrail_engine::ops::EngineMetrics;
+use tickrail_engine::pipeline::{self, audit, RunHooks, RunOptions};
 use tickrail_engine::plugin::{Library, Plugin, PluginOptions};
 use tickrail_engine::recovery;
-use tickrail_tests::{config_with, fresh_journal_dir};
+use tickrail_tests::{battery, config_with, fresh_journal_dir};
 
 const DUMMY_CONFIG: &[u8] = br#"{ "seed": 7, "rate": 0.02, "qty": 0.001 }"#;
 
@@ -155,8 +157,13 @@ fn live_replay_and_backtest_make_the_same_decisions_and_fills() {
     assert!(json["pnl"]["realized"].is_number() && json["pnl"]["unrealized"].is_number());
 }
 
+/// Journal segments of the `kill -9` runs: small, so that every run rotates several times and
+/// kills land around rotations too.
+const KILL9_SEGMENT_BYTES: u64 = 128 << 10;
+
 /// Runs as the child of [`kill_9_at_random_moments_loses_and_doubles_nothing`]: trades until
-/// killed. Does nothing in a normal test run.
+/// killed, printing `durable <seq>` each time the journal's durable sequence number moves. Does
+/// nothing in a normal test run.
 #[test]
 fn kill_9_child() {
     let (Ok(dir), Ok(plugin)) =
@@ -164,55 +171,208 @@ fn kill_9_child() {
     else {
         return;
     };
-    let mut cfg = config_with(&[("loop = false", "loop = true")]);
+    // Every restart replays the capture from its start, so trading time goes back: a
+    // losing-streak cooldown restored from the journal (in trading time) would outlast every
+    // later run and refuse all its orders. Off, so that every run trades.
+    let mut cfg = config_with(&[
+        ("loop = false", "loop = true"),
+        ("cooldown_after_losses = 3", "cooldown_after_losses = 0"),
+    ]);
     cfg.journal.dir = PathBuf::from(dir);
+    cfg.journal.segment_bytes = KILL9_SEGMENT_BYTES;
+    // The ops server only for its metrics (the durable seq); port 0, nothing calls it.
+    cfg.ops.enabled = true;
+    cfg.ops.listen = "127.0.0.1:0".parse().unwrap();
     let lib = Library::open(Path::new(&plugin)).unwrap();
     let strategy = lib
         .create(br#"{ "seed": 11, "rate": 0.05, "qty": 0.001 }"#, PluginOptions::default())
         .unwrap();
     let opts = RunOptions { duration: Some(Duration::from_secs(60)), ..Default::default() };
-    let _ = pipeline::run_with(&cfg, &opts, Arc::new(AtomicBool::new(false)), strategy);
+    let hooks = RunHooks {
+        on_metrics: Some(Box::new(|m: Arc<EngineMetrics>| {
+            std::thread::spawn(move || {
+                let mut last = 0;
+                loop {
+                    let seq = m.journal_durable_seq.get();
+                    if seq != last {
+                        last = seq;
+                        let mut out = std::io::stdout().lock();
+                        let _ = writeln!(out, "durable {seq}").and_then(|()| out.flush());
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+        })),
+        ..RunHooks::default()
+    };
+    let _ =
+        pipeline::run_with_hooks(&cfg, &opts, Arc::new(AtomicBool::new(false)), strategy, hooks);
+}
+
+/// Where in its run a child was killed.
+#[derive(Debug, Default)]
+struct KillPhases {
+    /// Before the run reported a durable record (loading, recovering, opening the journal).
+    startup: u64,
+    /// While trading.
+    trading: u64,
+    /// Within a few milliseconds of a new segment appearing.
+    rotation: u64,
+}
+
+/// What the journal says after one restart, checked against what the killed run had reported
+/// durable and against what the previous restart found.
+struct Ledger {
+    /// Every fill so far, as text, in journal order.
+    fills: Vec<String>,
+    /// Records so far.
+    records: u64,
+}
+
+/// Fills journaled twice: a fill identical to an earlier one, or a fill of an order that was
+/// journaled by another run (re-executed after a restart) or not at all.
+fn duplicated_fills(records: &[Entry]) -> u64 {
+    let mut order_session = std::collections::HashMap::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut session = 0u64;
+    let mut dup = 0;
+    for e in records {
+        match &e.record {
+            Record::Session { .. } => session += 1,
+            Record::Order { order_id, .. } => {
+                order_session.insert(*order_id, session);
+            }
+            Record::Fill { order_id, .. } => {
+                let mut text = format!("{:?}", e.record);
+                text.push_str(&format!(" in session {session}"));
+                if order_session.get(order_id) != Some(&session) || !seen.insert(text) {
+                    dup += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    dup
 }
 
 #[test]
 fn kill_9_at_random_moments_loses_and_doubles_nothing() {
-    const KILLS: u64 = 8;
+    let kills = battery::scale(8, 200);
     let dir = fresh_journal_dir();
     let plugin = plugin_support::dummy();
     let exe = std::env::current_exe().unwrap();
     let cfg = config_with(&[]);
+    let jcfg = tickrail_engine::journal::JournalConfig { dir: dir.clone(), ..cfg.journal.clone() };
     let initial = Money::from_fixed(cfg.paper.initial_equity);
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut last_records = 0usize;
-    let mut fills_seen = 0u64;
-    let mut sessions = 0u64;
-    for round in 0..KILLS {
+    // A new seed every run (printed, and taken from TICKRAIL_KILL9_SEED to replay one).
+    let mut seed = std::env::var("TICKRAIL_KILL9_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+            t.as_nanos() as u64
+        })
+        | 1;
+    println!("kill_9: seed {seed} (TICKRAIL_KILL9_SEED={seed} replays these kill moments)");
+    let mut next = move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
+        seed
+    };
+    let mut ledger = Ledger { fills: Vec::new(), records: 0 };
+    let (mut lost, mut duplicated, mut verified) = (0u64, 0u64, 0u64);
+    let mut phases = KillPhases::default();
+    let mut recovery_us = Vec::new();
+    let mut sessions = 0u64;
+    // How long a child takes to trade (its first durable record), updated as runs report it.
+    let mut startup = Duration::from_secs(2);
+    for round in 0..kills {
         let mut child = Command::new(&exe)
             .args(["--exact", "kill_9_child", "--nocapture", "--test-threads", "1"])
             .env("TICKRAIL_KILL9_DIR", &dir)
             .env("TICKRAIL_KILL9_PLUGIN", &plugin)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Long enough to start, recover and trade; then SIGKILL at a random moment.
-        std::thread::sleep(Duration::from_millis(1_500 + seed % 1_500));
+        let stdout = child.stdout.take().unwrap();
+        let spawned = Instant::now();
+        let (trading_tx, trading) = std::sync::mpsc::channel();
+        let durable = std::thread::spawn(move || {
+            let (mut max, mut first) = (0u64, None);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(seq) = line.strip_prefix("durable ").and_then(|s| s.parse().ok()) {
+                    max = max.max(seq);
+                    if first.is_none() {
+                        first = Some(spawned.elapsed());
+                        let _ = trading_tx.send(());
+                    }
+                }
+            }
+            (max, first)
+        });
+        // SIGKILL at a random moment. Two runs in four anywhere from the spawn to 3 s into
+        // trading (loading, recovering, opening the journal, trading; the startup part of the
+        // window follows how long startups take on this machine), one in four 0–2 s after its
+        // first durable record, one in four 0–3 ms after a new segment appears.
+        let r = next();
+        let mut at_rotation = false;
+        match round % 4 {
+            1 => {
+                if trading.recv_timeout(Duration::from_secs(30)).is_ok() {
+                    std::thread::sleep(Duration::from_millis(r % 2_000));
+                }
+            }
+            3 => {
+                let before = journal::list_segments(&dir).map_or(0, |s| s.len());
+                let t0 = Instant::now();
+                at_rotation = true;
+                while journal::list_segments(&dir).map_or(0, |s| s.len()) == before {
+                    if t0.elapsed() > Duration::from_secs(30) {
+                        at_rotation = false;
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                std::thread::sleep(Duration::from_micros(r % 3_000));
+            }
+            _ => {
+                let window_ms = startup.as_millis() as u64 + 3_000;
+                std::thread::sleep(Duration::from_millis(r % window_ms));
+            }
+        }
         child.kill().unwrap();
         child.wait().unwrap();
+        let (reported_durable, first_durable) = durable.join().unwrap();
+        if let Some(t) = first_durable {
+            startup = (startup + t) / 2;
+        }
 
-        // Restart: torn tail cut, every segment verified, the account folded back with each
-        // fill checked against the position and PnL journaled with it.
-        let jcfg =
-            tickrail_engine::journal::JournalConfig { dir: dir.clone(), ..cfg.journal.clone() };
-        let (_, rec) = Journal::open(&jcfg).unwrap_or_else(|e| panic!("round {round}: {e}"));
-        journal::verify(&dir).unwrap_or_else(|e| panic!("round {round}: {e}"));
-        assert!(rec.records.len() >= last_records, "round {round}: records were lost");
-        last_records = rec.records.len();
+        // Restart as the engine does: torn tail cut, every segment verified, the account folded
+        // back with each fill checked against the position and PnL journaled with it.
+        let t0 = Instant::now();
+        let (j, rec) = Journal::open(&jcfg).unwrap_or_else(|e| panic!("round {round}: {e}"));
         let folded = recovery::fold(&rec.records, 2, initial)
             .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        recovery_us.push(t0.elapsed().as_micros() as u64);
+        drop(j);
+        journal::verify(&dir).unwrap_or_else(|e| panic!("round {round}: {e}"));
+
+        // Nothing the killed run had made durable is missing, nothing found before is gone or
+        // changed, and no fill is there twice.
+        let last_seq = rec.last_seq;
+        lost += reported_durable.saturating_sub(last_seq);
+        let fills: Vec<String> = rec
+            .records
+            .iter()
+            .filter(|e| e.record.kind() == "fill")
+            .map(|e| format!("{} {:?}", e.seq, e.record))
+            .collect();
+        let kept = ledger.fills.iter().zip(&fills).take_while(|(a, b)| a == b).count();
+        lost += (ledger.fills.len() - kept) as u64;
+        assert!(rec.records.len() as u64 >= ledger.records, "round {round}: records were lost");
+        duplicated += duplicated_fills(&rec.records);
         let mut ids: Vec<u64> = rec
             .records
             .iter()
@@ -225,12 +385,47 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), n, "round {round}: an order id was used twice");
-        fills_seen = folded.fills;
+        assert_eq!(folded.fills as usize, fills.len());
+        verified += 1;
+
+        if at_rotation {
+            phases.rotation += 1;
+        } else if folded.sessions > sessions && reported_durable > ledger.records {
+            phases.trading += 1;
+        } else {
+            phases.startup += 1;
+        }
         sessions = folded.sessions;
+        ledger = Ledger { fills, records: rec.records.len() as u64 };
+        assert_eq!(lost, 0, "round {round}: durable records or fills were lost");
+        assert_eq!(duplicated, 0, "round {round}: fills were journaled twice");
     }
-    // A kill may land before a run has even opened its journal; most runs get further.
-    assert!(sessions >= KILLS / 2, "{sessions} of {KILLS} runs started");
-    assert!(fills_seen > 0, "the runs traded");
+    let (p50, p99, max) = battery::percentiles(&mut recovery_us);
+    let ms = |us: u64| us as f64 / 1e3;
+    battery::figure(
+        "kill_9",
+        &serde_json::json!({
+            "kills": kills,
+            "restarts_verified": verified,
+            "fills_total": ledger.fills.len(),
+            "records_total": ledger.records,
+            "segments": journal::list_segments(&dir).map_or(0, |s| s.len()),
+            "sessions": sessions,
+            "phases": {
+                "startup": phases.startup,
+                "trading": phases.trading,
+                "rotation": phases.rotation,
+            },
+            "lost": lost,
+            "duplicated": duplicated,
+            "recovery_ms": { "p50": ms(p50), "p99": ms(p99), "max": ms(max) },
+            "startup_ms": startup.as_millis() as u64,
+        }),
+    );
+    // A kill may land before a run has even opened its journal; the targeted kills land in
+    // trading runs.
+    assert!(phases.rotation + phases.trading >= kills / 2, "{phases:?}");
+    assert!(!ledger.fills.is_empty(), "the runs traded");
 }
 
 #[test]

@@ -225,6 +225,7 @@ mod tests {
             latency: LatencyRecorder::new(),
             stop: StopReason::Deadline,
             last_error: None,
+            reconnect_times: Default::default(),
         };
         let trading = TraderStats { orders: 1200, fills: 1100, ..TraderStats::default() };
         let (t, ok) =

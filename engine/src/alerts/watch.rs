@@ -10,7 +10,8 @@
 //!   gaps by how much their counters grew;
 //! - risk: a trading state change with equity and drawdown, or, when the kill switch flipped in
 //!   the same sample, one kill-switch message naming the state change;
-//! - plugin swaps, model reloads, plugin panics and journal errors by counter growth;
+//! - plugin swaps, model reloads (ok and failed), plugin panics and journal errors by counter
+//!   growth;
 //! - a heartbeat with a summary every `heartbeat` (the first one `heartbeat` after start).
 //!
 //! Samples come once a second ([`SAMPLE_EVERY`]), so events closer together than that arrive
@@ -41,6 +42,7 @@ struct Sample {
     plugin_swaps: u64,
     plugin_panics: u64,
     model_reloads: u64,
+    model_reload_failures: u64,
     journal_errors: u64,
 }
 
@@ -56,6 +58,7 @@ impl Sample {
             plugin_swaps: m.plugin_swaps.get(),
             plugin_panics: m.plugin_panics.get(),
             model_reloads: m.model_reloads.get(),
+            model_reload_failures: m.model_reload_failures.get(),
             journal_errors: m.journal_errors.get(),
         }
     }
@@ -133,6 +136,10 @@ impl Watch {
             let detail =
                 if version.is_empty() { version } else { format!("now version {version}") };
             emit(AlertEvent::ModelSwap { ok: true, count: reloads, detail });
+        }
+        let refused = grew(p.model_reload_failures, s.model_reload_failures);
+        if refused > 0 {
+            emit(AlertEvent::ModelSwap { ok: false, count: refused, detail: String::new() });
         }
         let panics = grew(p.plugin_panics, s.plugin_panics);
         if panics > 0 {
@@ -337,6 +344,7 @@ mod tests {
         r.m.plugin_swaps.set_total(1);
         r.m.plugin.set(["rsi", "1.2.0"]);
         r.m.model_reloads.set_total(2);
+        r.m.model_reload_failures.set_total(1);
         r.m.model.set(["7"]);
         assert_eq!(
             r.at(1),
@@ -345,6 +353,7 @@ mod tests {
                 AlertEvent::FeedGap { count: 1 },
                 AlertEvent::PluginSwap { ok: true, count: 1, detail: "now rsi 1.2.0".into() },
                 AlertEvent::ModelSwap { ok: true, count: 2, detail: "now version 7".into() },
+                AlertEvent::ModelSwap { ok: false, count: 1, detail: String::new() },
                 AlertEvent::PluginPanic { count: 3 },
                 AlertEvent::JournalError { count: 1, detail: String::new() },
             ]

@@ -94,6 +94,8 @@ pub struct FeedConfig {
     pub backoff_initial: Duration,
     /// Reconnect delay cap.
     pub backoff_max: Duration,
+    /// Least time between the starts of two connection attempts (`min_connect_interval_ms`).
+    pub min_connect_interval: Duration,
     /// A connected feed with no message for this long is stale: counted, and reconnected.
     pub stale_after: Duration,
     /// Frames larger than this are rejected (`oversized_frame`).
@@ -204,6 +206,9 @@ pub const BUILTIN_PLUGINS: &[&str] = &["dummy"];
 pub struct ModelConfig {
     /// The ONNX file (its `<name>.json` sidecar beside it); `None` = no model.
     pub path: Option<PathBuf>,
+    /// `model.watch`: a new version of the file (renamed over it) is loaded, checked and swapped
+    /// in between two ticks, as `POST /control/model/reload` does.
+    pub watch: bool,
 }
 
 const KNOWN_STREAM_KINDS: &str =
@@ -356,6 +361,7 @@ impl EngineConfig {
             connect_timeout: ms(&mut r, "feed.connect_timeout_ms", 10, 120_000),
             backoff_initial: ms(&mut r, "feed.backoff_initial_ms", 1, 60_000),
             backoff_max: ms(&mut r, "feed.backoff_max_ms", 1, 600_000),
+            min_connect_interval: ms(&mut r, "feed.min_connect_interval_ms", 0, 600_000),
             stale_after: ms(&mut r, "feed.stale_after_ms", 10, 3_600_000),
             max_frame_bytes: r.int("feed.max_frame_bytes", 1024, 64 << 20) as usize,
             book_levels: r.int("feed.book_levels", 1, 100_000) as usize,
@@ -451,7 +457,11 @@ impl EngineConfig {
         }
         let model = ModelConfig {
             path: Some(r.string("model.path")).filter(|p| !p.is_empty()).map(|p| base.join(p)),
+            watch: r.boolean("model.watch"),
         };
+        if model.watch && model.path.is_none() {
+            r.issue("model.watch", "true needs a model to watch; set model.path");
+        }
         let risk = crate::risk::RiskConfig::read(&mut r, &feed.symbols);
         let kill_switch_file =
             Some(r.string("risk.kill_switch_file")).filter(|p| !p.is_empty()).map(|p| base.join(p));
@@ -523,6 +533,20 @@ mod tests {
     }
 
     #[test]
+    fn feed_min_connect_interval_is_read_and_range_checked() {
+        let c = EngineConfig::from_toml_str(&default_text(), &default_path()).unwrap();
+        assert_eq!(c.feed.min_connect_interval, Duration::from_millis(1000));
+        for bad in ["-1", "600001", "\"1s\""] {
+            let text = default_text().replace(
+                "min_connect_interval_ms = 1000",
+                &format!("min_connect_interval_ms = {bad}"),
+            );
+            let msg = EngineConfig::from_toml_str(&text, &default_path()).unwrap_err().to_string();
+            assert!(msg.contains("feed.min_connect_interval_ms"), "{bad}: {msg}");
+        }
+    }
+
+    #[test]
     fn every_problem_is_reported_with_key_and_file() {
         let text = default_text()
             .replace("ring_capacity = 65536", "ring_capacity = 1000")
@@ -542,6 +566,24 @@ mod tests {
         }
         let ConfigError::Invalid { issues, .. } = err else { panic!() };
         assert!(issues.len() >= 4, "{issues:?}");
+    }
+
+    #[test]
+    fn model_watch_needs_a_model_and_a_boolean() {
+        let c = EngineConfig::from_toml_str(&default_text(), &default_path()).unwrap();
+        assert_eq!(c.model, ModelConfig { path: None, watch: false });
+        let text = default_text().replace("watch = false", "watch = true");
+        let msg = EngineConfig::from_toml_str(&text, &default_path()).unwrap_err().to_string();
+        assert!(msg.contains("model.watch: true needs a model to watch"), "{msg}");
+        let text = text.replace(
+            "path = \"\"\n# Watch the file",
+            "path = \"models/btcusdt_5m_lgbm.onnx\"\n# Watch the file",
+        );
+        let c = EngineConfig::from_toml_str(&text, &default_path()).unwrap();
+        assert!(c.model.watch && c.model.path.is_some());
+        let text = default_text().replace("watch = false", "watch = \"yes\"");
+        let msg = EngineConfig::from_toml_str(&text, &default_path()).unwrap_err().to_string();
+        assert!(msg.contains("model.watch: expected true or false"), "{msg}");
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! or count exactly one rejection reason. So `received = published + rejected`, always.
 //!
 //! Around that: connect with a timeout, fetch REST depth snapshots, answer pings, detect
-//! staleness, reconnect with capped exponential backoff and jitter, and resynchronise books after a
-//! gap. Every reconnect, gap and resync is counted in [`FeedStats`].
+//! staleness, reconnect with capped exponential backoff and jitter (and never more than one
+//! attempt per `min_connect_interval`), and resynchronise books after a gap. Every reconnect, gap
+//! and resync is counted in [`FeedStats`]; each reconnect's duration is in
+//! [`FeedOutcome::reconnect_times`].
 //!
 //! Where the output goes is a [`FeedSink`]: the input ring in a run, a recorder's files in
 //! `tickrail data record` (which also keeps every frame and snapshot as received).
@@ -15,6 +17,7 @@
 mod backoff;
 mod conn;
 mod normalize;
+mod pacing;
 mod rest;
 
 use std::cell::Cell;
@@ -27,6 +30,7 @@ use tickrail_abi::Tick;
 pub use backoff::Backoff;
 pub use conn::{Conn, ConnError, Event};
 pub use normalize::Normalizer;
+pub use pacing::ReconnectTimes;
 pub use rest::{fetch_snapshot, fetch_snapshot_body, rest_base_for, SnapshotFetchError};
 
 use crate::clock;
@@ -59,6 +63,8 @@ pub struct FeedSettings {
     pub backoff_initial: Duration,
     /// Reconnect delay cap.
     pub backoff_max: Duration,
+    /// Least time between the starts of two connection attempts.
+    pub min_connect_interval: Duration,
     /// Silence that makes a connection stale.
     pub stale_after: Duration,
     /// Frame size limit.
@@ -101,6 +107,7 @@ impl FeedSettings {
             connect_timeout: cfg.feed.connect_timeout,
             backoff_initial: cfg.feed.backoff_initial,
             backoff_max: cfg.feed.backoff_max,
+            min_connect_interval: cfg.feed.min_connect_interval,
             stale_after: cfg.feed.stale_after,
             max_frame_bytes: cfg.feed.max_frame_bytes,
             book_levels: cfg.feed.book_levels,
@@ -128,6 +135,8 @@ pub struct FeedStats {
     pub reconnects: u64,
     /// Failed connection attempts.
     pub connect_failures: u64,
+    /// Connection attempts (`connects + connect_failures`, plus an attempt a stop cut short).
+    pub connect_attempts: u64,
     /// Sequence gaps detected (trade ids and depth updates).
     pub gaps: u64,
     /// Trade ids missing in those gaps.
@@ -168,6 +177,8 @@ pub struct FeedOutcome {
     pub stop: StopReason,
     /// The last connection error, if any happened.
     pub last_error: Option<String>,
+    /// How long each reconnect took, and the shortest gap between connection attempts.
+    pub reconnect_times: ReconnectTimes,
 }
 
 enum ConnEnd {
@@ -222,6 +233,7 @@ pub struct Feed<K: FeedSink = Producer<InputEvent>> {
     last_error: Option<String>,
     metrics: Option<Arc<crate::ops::EngineMetrics>>,
     availability: Cell<Availability>,
+    pacer: pacing::Pacer,
 }
 
 /// The feed's connected time, for `tickrail_feed_availability_ratio`: updated where the metrics
@@ -259,6 +271,7 @@ impl<K: FeedSink> Feed<K> {
             last_error: None,
             metrics: None,
             availability: Cell::new(Availability::default()),
+            pacer: pacing::Pacer::new(settings.min_connect_interval),
             settings,
         }
     }
@@ -324,9 +337,11 @@ impl<K: FeedSink> Feed<K> {
             clock::now_ns() as u64,
         );
         let stop = loop {
-            if let Some(r) = self.should_stop() {
+            if let Some(r) = self.sleep(self.pacer.wait_at(Instant::now())) {
                 break r;
             }
+            self.pacer.attempt(Instant::now());
+            self.stats.connect_attempts += 1;
             match Conn::connect(
                 &self.settings.url,
                 self.settings.connect_timeout,
@@ -352,6 +367,7 @@ impl<K: FeedSink> Feed<K> {
                             break r;
                         }
                         ConnEnd::Reconnect(why) => {
+                            self.pacer.disconnected(Instant::now());
                             tracing::warn!(reason = %why, "feed disconnected; reconnecting");
                             self.sink.on_connection(false, &why, clock::now_ns());
                             self.last_error = Some(why);
@@ -389,6 +405,7 @@ impl<K: FeedSink> Feed<K> {
             latency: self.latency,
             stop,
             last_error: self.last_error,
+            reconnect_times: self.pacer.into_times(),
         };
         (out, self.sink)
     }
@@ -459,6 +476,7 @@ impl<K: FeedSink> Feed<K> {
             }
             match conn.read() {
                 Event::Text(bytes, ts_recv) => {
+                    self.pacer.data();
                     last_msg = Instant::now();
                     idle_spins = 0;
                     let resync = self.on_text(bytes, ts_recv);

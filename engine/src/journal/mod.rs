@@ -40,6 +40,7 @@
 //! ```
 
 pub mod config;
+mod file_size;
 mod reader;
 mod record;
 mod segment;
@@ -50,6 +51,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use config::{FsyncPolicy, JournalConfig};
+pub use file_size::{catch_file_size_signal, file_size_limit_reached};
 pub use reader::{
     list_segments, read_dir, read_segment, verify, SegmentScan, TornTail, VerifySummary,
 };

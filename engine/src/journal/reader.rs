@@ -123,8 +123,18 @@ fn scan_bytes(path: &Path, bytes: &[u8]) -> Result<SegmentScan, JournalError> {
                         found: entry.seq,
                     });
                 }
+                // No journal reaches seq u64::MAX: a record claiming it is damage, and counting
+                // past it would overflow.
+                let Some(after) = expected.checked_add(1) else {
+                    return Err(JournalError::Corrupt {
+                        path: path.to_path_buf(),
+                        offset: pos as u64,
+                        seq: expected,
+                        reason: "sequence number u64::MAX".into(),
+                    });
+                };
                 entries.push(entry);
-                expected += 1;
+                expected = after;
                 pos = next;
             }
             Err(problem) => {
@@ -327,5 +337,25 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifySummary, JournalError> {
     match torn {
         Some(e) => Err(e),
         None => Ok(summary),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::segment::encode_frame;
+    use super::*;
+
+    /// A header whose first seq is `u64::MAX`, then a record with that seq (CRCs intact): counting
+    /// past it overflowed (a panic where overflow checks are on, as in the fuzz builds).
+    #[test]
+    fn seq_at_u64_max_is_corruption_not_an_overflow() {
+        let mut bytes = SegmentHeader::new(u64::MAX, 0).encode().to_vec();
+        let record = Record::End { ticks: 0, orders: 0, fills: 0 };
+        for _ in 0..2 {
+            let entry = Entry { seq: u64::MAX, ts_ns: 0, record: record.clone() };
+            encode_frame(&entry, &mut Aligned::new(), &mut bytes).unwrap();
+        }
+        let err = scan_bytes(Path::new("journal-18446744073709551615.trj"), &bytes).unwrap_err();
+        assert!(err.to_string().contains("at byte 32"), "{err}");
     }
 }

@@ -136,6 +136,37 @@ fn sequence_runs_on_across_reopen_and_rotation() {
 }
 
 #[test]
+fn a_segment_that_cannot_be_created_fails_the_writer_and_leaves_the_sealed_one_whole() {
+    let t = tempfile::tempdir().unwrap();
+    let c = JournalConfig { segment_bytes: 400, ..cfg(t.path()) };
+    let (mut j, _) = Journal::open(&c).unwrap();
+    // Something already holds every name the next segment could take.
+    for seq in 2..100 {
+        fs::create_dir(c.dir.join(segment_name(seq))).unwrap();
+    }
+    let first = j.segment_path().to_path_buf();
+    let mut err = None;
+    for n in 1..100 {
+        match j.append(n as i64, &order(n)) {
+            Ok(seq) => assert_eq!(seq, n),
+            Err(e) => {
+                err = Some((n, e));
+                break;
+            }
+        }
+    }
+    let (n, e) = err.expect("a rotation was due");
+    assert!(matches!(&e, JournalError::Io { op: "create", .. }), "{e}");
+    assert_eq!(j.last_seq(), n - 1, "the record that asked for the segment has no seq");
+    assert!(matches!(j.append(0, &order(n)), Err(JournalError::Failed { .. })));
+    assert!(matches!(j.commit(), Err(JournalError::Failed { .. })));
+    drop(j);
+    // Everything before it was sealed (fsynced) in the first segment, which verifies.
+    let s = verify(&first).unwrap();
+    assert_eq!((s.first_seq, s.last_seq), (1, n - 1));
+}
+
+#[test]
 fn a_record_larger_than_a_segment_gets_a_segment_of_its_own() {
     let t = tempfile::tempdir().unwrap();
     let c = JournalConfig { segment_bytes: 256, ..cfg(t.path()) };

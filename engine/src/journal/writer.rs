@@ -72,7 +72,15 @@ impl Journal {
     /// Opens (creating if needed) the journal in `cfg.dir`: verifies every segment, truncates a
     /// torn tail of the last one (and fsyncs the truncation), and returns the writer positioned
     /// at `last_seq + 1` with everything read. Corruption that is not a torn tail is an error.
+    ///
+    /// Also catches SIGXFSZ for the process ([`catch_file_size_signal`]): a write past the file
+    /// size limit must come back as an error the run can act on, not kill it mid-record.
+    ///
+    /// [`catch_file_size_signal`]: super::catch_file_size_signal
     pub fn open(cfg: &JournalConfig) -> Result<(Journal, Recovery), JournalError> {
+        if let Err(e) = super::catch_file_size_signal() {
+            tracing::warn!(error = %e, "SIGXFSZ not caught: a file size limit would end the process");
+        }
         let dir = cfg.dir.clone();
         std::fs::create_dir_all(&dir)
             .map_err(|e| JournalError::io("create directory", &dir, 0, e))?;
@@ -276,10 +284,22 @@ impl Journal {
 
     /// Seals the current segment (fsynced whatever the policy, so only the last segment can
     /// ever be torn) and starts a new one whose first record is `first_seq`.
+    ///
+    /// A segment that cannot be created (a full disk, a file in the way) leaves the writer
+    /// refusing further use like a failed write: the record that asked for it has no seq, and
+    /// what is on disk ends with the sealed segment (and perhaps a new one without a complete
+    /// header, which reopening rewrites).
     fn rotate(&mut self, first_seq: u64) -> Result<(), JournalError> {
         self.sync()?;
-        let (path, file) = create_segment(&self.dir, first_seq, self.header_time_ns)?;
-        sync_dir(&self.dir)?;
+        let created = create_segment(&self.dir, first_seq, self.header_time_ns)
+            .and_then(|new| sync_dir(&self.dir).map(|()| new));
+        let (path, file) = match created {
+            Ok(new) => new,
+            Err(e) => {
+                self.failed = Some(self.written_bytes);
+                return Err(e);
+            }
+        };
         self.path = path;
         self.file = file;
         self.written_bytes = HEADER_LEN as u64;

@@ -236,10 +236,21 @@ impl Model {
         expected_features: Option<&[String]>,
     ) -> Result<Model, ModelError> {
         let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|source| ModelError::Io { path: path.display().to_string(), source })?;
+        Model::from_bytes(path, &bytes, expected_features)
+    }
+
+    /// [`load`](Self::load) on bytes already read from `path` (the sidecar is still read from
+    /// beside `path`): every check `load` runs, for callers that also need the bytes (a reload
+    /// that reports the file's digest).
+    pub fn from_bytes(
+        path: &Path,
+        bytes: &[u8],
+        expected_features: Option<&[String]>,
+    ) -> Result<Model, ModelError> {
         let shown = path.display().to_string();
-        let bytes =
-            std::fs::read(path).map_err(|source| ModelError::Io { path: shown.clone(), source })?;
-        let parsed = onnx::parse(&shown, &bytes)?;
+        let parsed = onnx::parse(&shown, bytes)?;
         let metadata = read_metadata(path)?;
         let model = Model::from_ensemble(
             path.to_path_buf(),

@@ -28,6 +28,9 @@ pub struct Parsed {
 
 const FLOAT: i32 = 1;
 const DOUBLE: i32 = 11;
+/// Most input features, and most output columns, a model may have. Larger counts in a file are
+/// damage: the load-time self-check and the hot path's scratch are sized by them.
+pub const MAX_WIDTH: usize = 1 << 12;
 
 /// Decodes and interprets the ONNX bytes of `path`.
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Parsed, ModelError> {
@@ -93,8 +96,15 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Parsed, ModelError> {
     }
     let input = real_inputs[0];
     let mut src = tree.input.first().cloned().unwrap_or_default();
+    let mut hops = 0;
     while src != input.name {
-        let producer = graph.node.iter().find(|n| n.output.contains(&src));
+        // More hops than nodes is a cycle (an Identity feeding itself): no graph input at its end.
+        hops += 1;
+        let producer = graph
+            .node
+            .iter()
+            .find(|n| n.output.contains(&src))
+            .filter(|_| hops <= graph.node.len());
         match producer {
             Some(n)
                 if n.op_type == "Identity"
@@ -326,6 +336,9 @@ fn read_ensemble(
         Kind::Classifier { labels } => labels.len(),
         Kind::Regressor { n_targets } => *n_targets,
     };
+    if n_columns > MAX_WIDTH {
+        return Err(unsupported("number of outputs", format!("{n_columns} (at most {MAX_WIDTH})")));
+    }
     let w_trees = at.ints(&format!("{prefix}_treeids"));
     let w_nodes = at.ints(&format!("{prefix}_nodeids"));
     let w_ids = at.ints(&format!("{prefix}_ids"));
@@ -478,7 +491,74 @@ fn read_ensemble(
         }
         None => max_feature + 1,
     };
+    if n_features > MAX_WIDTH {
+        return Err(unsupported(
+            "number of input features",
+            format!("{n_features} (at most {MAX_WIDTH})"),
+        ));
+    }
     let ensemble = Ensemble { n_features, n_columns, trees, kind, base_values, aggregate, post };
     ensemble.validate().map_err(|d| at.bad(d))?;
     Ok(ensemble)
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+
+    fn fixture(name: &str) -> pb::ModelProto {
+        let path = format!("{}/../tests/fixtures/models/{name}", env!("CARGO_MANIFEST_DIR"));
+        pb::ModelProto::decode(&std::fs::read(path).unwrap()[..]).unwrap()
+    }
+
+    /// Found by the `model_edits` fuzz target: an input width of 2^31 (or a feature id, or
+    /// `n_targets`, that large) sized the load-time check rows by it, and the allocation aborted.
+    #[test]
+    fn absurd_widths_are_refused_before_anything_is_sized_by_them() {
+        use pb::tensor_shape_proto::dimension::Value as D;
+        use pb::type_proto::Value;
+        let mut m = fixture("lgbm_regressor.onnx");
+        let g = m.graph.as_mut().unwrap();
+        let Some(Value::TensorType(t)) = g.input[0].r#type.as_mut().unwrap().value.as_mut() else {
+            panic!("a tensor input")
+        };
+        t.shape.as_mut().unwrap().dim[1].value = Some(D::DimValue(1 << 31));
+        let err = parse("wide.onnx", &m.encode_to_vec()).unwrap_err().to_string();
+        assert!(err.contains("number of input features: 2147483648"), "{err}");
+
+        let mut m = fixture("lgbm_regressor.onnx");
+        let nodes = &mut m.graph.as_mut().unwrap().node;
+        let tree = nodes.iter_mut().find(|n| n.op_type.starts_with("TreeEnsemble")).unwrap();
+        match tree.attribute.iter_mut().find(|a| a.name == "n_targets") {
+            Some(a) => a.i = 1 << 40,
+            None => tree.attribute.push(AttributeProto {
+                name: "n_targets".into(),
+                i: 1 << 40,
+                r#type: AttributeType::Int as i32,
+                ..Default::default()
+            }),
+        }
+        let err = parse("wide.onnx", &m.encode_to_vec()).unwrap_err().to_string();
+        assert!(err.contains("number of outputs: 1099511627776"), "{err}");
+    }
+
+    /// Found by the `model_edits` fuzz target: the ensemble reads `cycle`, which an Identity
+    /// makes from `cycle`. The walk back to the graph input used to loop forever.
+    #[test]
+    fn identity_cycle_in_front_of_the_ensemble_is_refused() {
+        let mut m = fixture("lgbm_regressor.onnx");
+        let g = m.graph.as_mut().unwrap();
+        let tree = g.node.iter_mut().find(|n| n.op_type.starts_with("TreeEnsemble")).unwrap();
+        tree.input[0] = "cycle".into();
+        g.node.push(NodeProto {
+            op_type: "Identity".into(),
+            input: vec!["cycle".into()],
+            output: vec!["cycle".into()],
+            ..Default::default()
+        });
+        let err = parse("cycle.onnx", &m.encode_to_vec()).unwrap_err().to_string();
+        assert!(err.contains("does not come from the graph input"), "{err}");
+    }
 }

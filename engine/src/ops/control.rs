@@ -36,7 +36,9 @@ use crate::risk::TradingState;
 pub enum ControlRequest {
     /// `POST /control/plugin/reload`: load the strategy plugin file again and swap it in.
     ReloadPlugin,
-    /// `POST /control/model/reload`: load the model file again and swap it in.
+    /// `POST /control/model/reload`: load the model file again, check it and swap it in between
+    /// two ticks. The hot thread hands the command to the model loader, which answers it once
+    /// the new model serves (or with the refusal, the running model kept).
     ReloadModel,
     /// `POST /control/kill-switch` with `{"on": true|false}` or `on` / `off`.
     KillSwitch {

@@ -161,10 +161,14 @@ pub struct EngineMetrics {
     pub plugin_swaps: Counter,
     /// `tickrail_plugin_panics_total`: plugin calls that panicked or failed and were contained.
     pub plugin_panics: Counter,
-    /// `tickrail_model_info{version}`.
+    /// `tickrail_model_info{version}`: the model file's name and the start of its SHA-256
+    /// (`btcusdt_5m_lgbm.onnx@3f2a9c1b7d4e`).
     pub model: Info<1>,
-    /// `tickrail_model_reloads_total`.
+    /// `tickrail_model_reloads_total{result="ok"}`: models swapped in while running.
     pub model_reloads: Counter,
+    /// `tickrail_model_reloads_total{result="failed"}`: reloads refused (the running model
+    /// stayed).
+    pub model_reload_failures: Counter,
     /// `tickrail_journal_appended_seq`: highest sequence number appended.
     pub journal_appended_seq: IntGauge,
     /// `tickrail_journal_durable_seq`: highest sequence number known durable.
@@ -222,7 +226,8 @@ impl EngineMetrics {
         )?;
         let stage_latency = reg.summary_vec(
             "tickrail_stage_latency_seconds",
-            "Latency of each tick-path stage, from HdrHistograms since the start of the run.",
+            "Latency of each tick-path stage from HdrHistograms: quantiles over the latest report \
+             interval, _sum and _count since the start of the run.",
             "stage",
             &stages,
             &LATENCY_QUANTILES,
@@ -292,7 +297,14 @@ impl EngineMetrics {
             "Strategy plugin calls that panicked or failed and were contained.",
         )?;
         let model = reg.info("tickrail_model_info", "The model in use (value 1).", ["version"])?;
-        let model_reloads = reg.counter("tickrail_model_reloads_total", "Model reloads.")?;
+        let model_reloads = reg.counter_vec(
+            "tickrail_model_reloads_total",
+            "Model reloads: swapped in (ok) or refused, the running model kept (failed).",
+            "result",
+            &["ok", "failed"],
+        )?;
+        let model_reload_failures = model_reloads.get(1).cloned().unwrap_or_default();
+        let model_reloads = model_reloads.get(0).cloned().unwrap_or_default();
         let journal_appended_seq = reg.int_gauge(
             "tickrail_journal_appended_seq",
             "Highest sequence number appended to the journal.",
@@ -341,6 +353,7 @@ impl EngineMetrics {
             plugin_panics,
             model,
             model_reloads,
+            model_reload_failures,
             journal_appended_seq,
             journal_durable_seq,
             journal_errors,
@@ -431,6 +444,7 @@ impl StatusSource for EngineMetrics {
             "model": {
                 "version": model.and_then(|m| m.into_iter().next()),
                 "reloads": self.model_reloads.get(),
+                "failed_reloads": self.model_reload_failures.get(),
             },
             "feed": {
                 "connected": self.feed_connected.get() != 0,

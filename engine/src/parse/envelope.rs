@@ -28,27 +28,41 @@ pub(super) enum Kind {
 }
 
 /// A frame, classified.
-// Returned by value once per frame and consumed at once; boxing the fields would allocate.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Frame {
-    /// Market data: the payload object's fields, its kind and its symbol id.
-    Data { kind: Kind, symbol: u16, fields: Fields },
+    /// Market data: its kind and its symbol id; the payload object's keys are in the `Fields`
+    /// passed to [`classify`].
+    Data { kind: Kind, symbol: u16 },
     /// A reply or a control event.
     Control,
 }
 
-/// Classifies the document on `nodes`.
+/// Classifies the document on `nodes`; the payload object's keys are left in `fields`
+/// (filled in place: it is a few hundred bytes, not worth moving through the result).
 #[inline]
-pub(super) fn classify(nodes: &[Node<'_>], symbols: &Symbols) -> Result<Frame, Reject> {
+pub(super) fn classify(
+    nodes: &[Node<'_>],
+    symbols: &Symbols,
+    fields: &mut Fields,
+) -> Result<Frame, Reject> {
     let doc = Doc(nodes);
-    let root = Fields::collect(nodes, 0)?;
-    let (fields, stream) = if root.data != 0 && root.stream != 0 {
-        let stream = doc.str(root.stream as usize)?;
-        (Fields::collect(nodes, root.data as usize)?, Some(stream))
-    } else {
-        (root, None)
+    let stream = match combined_stream(nodes) {
+        Some((stream, data)) => {
+            *fields = Fields::collect(nodes, data)?;
+            Some(stream)
+        }
+        None => {
+            *fields = Fields::collect(nodes, 0)?;
+            if fields.data != 0 && fields.stream != 0 {
+                let stream = doc.str(fields.stream as usize)?;
+                *fields = Fields::collect(nodes, fields.data as usize)?;
+                Some(stream)
+            } else {
+                None
+            }
+        }
     };
+    let fields = &*fields;
     let kind = match fields.get(b'e') {
         Some(at) => match doc.str(at)?.as_bytes() {
             b"trade" => Kind::Trade,
@@ -64,7 +78,7 @@ pub(super) fn classify(nodes: &[Node<'_>], symbols: &Symbols) -> Result<Frame, R
             // A stream without `e` that is not bookTicker: spot partial depth (`@depth5`) and
             // other snapshots-per-push streams, which this parser does not handle.
             Some(_) => return Err(Reject::UnknownStream),
-            None if is_book_ticker(&fields) => Kind::BookTicker,
+            None if is_book_ticker(fields) => Kind::BookTicker,
             None if fields.reply => return Ok(Frame::Control),
             None => return Err(Reject::WrongType),
         },
@@ -72,7 +86,7 @@ pub(super) fn classify(nodes: &[Node<'_>], symbols: &Symbols) -> Result<Frame, R
     let symbol = match fields.get(b's') {
         Some(at) => doc.str(at)?,
         None => match stream {
-            Some(name) => name.split_once('@').map_or(name, |(prefix, _)| prefix),
+            Some(name) => split_at_sign(name).0,
             // kline carries `s` in `k` too.
             None if kind == Kind::Kline => {
                 let k = Fields::collect(nodes, fields.req(b'k')?)?;
@@ -82,7 +96,31 @@ pub(super) fn classify(nodes: &[Node<'_>], symbols: &Symbols) -> Result<Frame, R
         },
     };
     let symbol = symbols.id_of(symbol.as_bytes()).ok_or(Reject::UnknownSymbol)?;
-    Ok(Frame::Data { kind, symbol, fields })
+    Ok(Frame::Data { kind, symbol })
+}
+
+/// The envelope exactly as Binance sends it, `{"stream":"<name>","data":…}`: the stream name
+/// and where `data` starts, without collecting the root's keys. Any other root → `None`, and
+/// [`Fields::collect`] reads it (same result for this shape, only slower).
+#[inline]
+fn combined_stream<'i>(nodes: &[Node<'i>]) -> Option<(&'i str, usize)> {
+    match nodes.get(..4)? {
+        [Node::Object { len: 2, .. }, Node::String("stream"), Node::String(stream), Node::String("data")] => {
+            Some((stream, 4))
+        }
+        _ => None,
+    }
+}
+
+/// `name` split at its first `@` (`btcusdt@depth@100ms` → `btcusdt`, `depth@100ms`); no `@` →
+/// the whole name and `None`. A byte loop: stream names are short.
+#[inline]
+fn split_at_sign(name: &str) -> (&str, Option<&str>) {
+    match name.bytes().position(|b| b == b'@') {
+        // `@` is ASCII, so both sides are on character boundaries.
+        Some(at) => (name.get(..at).unwrap_or(name), name.get(at + 1..)),
+        None => (name, None),
+    }
 }
 
 /// Spot bookTicker, bare: `{"u":…,"s":…,"b":…,"B":…,"a":…,"A":…}`.
@@ -92,8 +130,8 @@ fn is_book_ticker(f: &Fields) -> bool {
 
 /// The kind named by a stream (`btcusdt@depth@100ms` → `Depth`), if supported.
 pub(super) fn stream_kind(stream: &str) -> Option<Kind> {
-    let (_, kind) = stream.split_once('@')?;
-    let base = kind.split_once('@').map_or(kind, |(b, _)| b);
+    let kind = split_at_sign(stream).1?;
+    let base = split_at_sign(kind).0;
     match base {
         "trade" => Some(Kind::Trade),
         "aggTrade" => Some(Kind::AggTrade),

@@ -20,12 +20,26 @@ pub(super) fn span(n: &Node<'_>) -> usize {
     }
 }
 
+/// The single-letter keys the decoders read. Other keys are walked over and not kept.
+const LETTERS: &[u8; 21] = b"ABETUabcehklmopqstuvx";
+
+/// Byte → slot in [`Fields::letters`]: `1 + index in LETTERS`, 0 for every other byte.
+const SLOT: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < LETTERS.len() {
+        t[LETTERS[i] as usize] = i as u8 + 1;
+        i += 1;
+    }
+    t
+};
+
 /// Value positions of the keys of one object. Position 0 means absent (0 is always the root's
 /// header, never a value).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Fields {
-    /// Single-letter keys `A`..=`z`, indexed by `key - b'A'`.
-    letters: [u32; 58],
+    /// The keys in [`LETTERS`], at their [`SLOT`]; slot 0 takes every other single letter.
+    letters: [u32; LETTERS.len() + 1],
     /// `pu` (futures: the previous event's `u`).
     pub pu: u32,
     /// `stream` (combined-stream envelope).
@@ -37,13 +51,17 @@ pub(super) struct Fields {
 }
 
 impl Fields {
+    /// No keys.
+    pub const EMPTY: Self =
+        Fields { letters: [0; LETTERS.len() + 1], pu: 0, stream: 0, data: 0, reply: false };
+
     /// Collects the keys of the object whose header is at `at`; not an object → `WrongType`.
     #[inline]
     pub fn collect(nodes: &[Node<'_>], at: usize) -> Result<Self, Reject> {
         let Some(&Node::Object { len, .. }) = nodes.get(at) else {
             return Err(Reject::WrongType);
         };
-        let mut f = Fields { letters: [0; 58], pu: 0, stream: 0, data: 0, reply: false };
+        let mut f = Self::EMPTY;
         let mut i = at + 1;
         for _ in 0..len {
             let Some(Node::String(key)) = nodes.get(i) else {
@@ -55,7 +73,11 @@ impl Fields {
             };
             let pos = u32::try_from(v).map_err(|_| Reject::OversizedFrame)?;
             match key.as_bytes() {
-                [c @ b'A'..=b'z'] => f.letters[usize::from(c - b'A')] = pos,
+                [c] => {
+                    if let Some(slot) = f.letters.get_mut(usize::from(SLOT[usize::from(*c)])) {
+                        *slot = pos;
+                    }
+                }
                 b"pu" => f.pu = pos,
                 b"stream" => f.stream = pos,
                 b"data" => f.data = pos,
@@ -67,12 +89,12 @@ impl Fields {
         Ok(f)
     }
 
-    /// Where the value of single-letter key `key` starts, if present.
+    /// Where the value of single-letter key `key` (one of [`LETTERS`]) starts, if present.
     #[inline]
     pub fn get(&self, key: u8) -> Option<usize> {
-        let slot = usize::from(key.wrapping_sub(b'A'));
-        match self.letters.get(slot) {
-            Some(&p) if p != 0 => Some(p as usize),
+        debug_assert!(LETTERS.contains(&key), "key {:?} is not collected", char::from(key));
+        match self.letters.get(usize::from(SLOT[usize::from(key)])) {
+            Some(&p) if p != 0 && SLOT[usize::from(key)] != 0 => Some(p as usize),
             _ => None,
         }
     }

@@ -36,7 +36,7 @@ use tickrail_abi::Tick;
 use crate::reject::Reject;
 use crate::symbols::Symbols;
 use envelope::{Frame, Kind};
-use fields::Doc;
+use fields::{Doc, Fields};
 use payload::DepthHead;
 
 pub use snapshot::{parse_snapshot, Snapshot, SnapshotError};
@@ -172,9 +172,10 @@ fn decode(
     asks: &mut Vec<Level>,
 ) -> Result<Decoded, Reject> {
     let doc = Doc(nodes);
-    match envelope::classify(nodes, symbols)? {
+    let mut fields = Fields::EMPTY;
+    match envelope::classify(nodes, symbols, &mut fields)? {
         Frame::Control => Ok(Decoded::Control),
-        Frame::Data { kind, symbol, fields } => match kind {
+        Frame::Data { kind, symbol } => match kind {
             Kind::Trade => payload::trade(doc, &fields, symbol, b't').map(Decoded::Tick),
             Kind::AggTrade => payload::trade(doc, &fields, symbol, b'a').map(Decoded::Tick),
             Kind::BookTicker => payload::book_ticker(doc, &fields, symbol).map(Decoded::Tick),

@@ -3,8 +3,8 @@
 //!
 //! It owns all trading state and never shares it: no lock, no allocation, no syscall per tick
 //! (parking happens only when the ring is empty, per the wait strategy). Between ring batches it
-//! looks at the control flags (kill switch) and lets the strategy swap, and hands its latency
-//! histograms over once per interval when asked to ([`run_with_intervals`]).
+//! looks at the control flags (kill switch), lets the strategy and the model swap, and hands its
+//! latency histograms over once per interval when asked to ([`run_with_intervals`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -154,6 +154,7 @@ pub fn run_with_intervals<S: Strategy>(
             trader.set_kill_switch(kill, &mut emit);
         }
         trader.strategy.between_ticks();
+        trader.model.between_batches();
     }
     let n = stats.processed;
     try_emit(&mut output, &mut stats, OutputEvent::Progress { count: n });
@@ -199,7 +200,19 @@ fn reload_plugin(controls: &Controls) -> Result<String, String> {
     }
 }
 
-/// Between batches: answers control commands and refreshes the trading gauges.
+/// Why a `POST /control/model/reload` cannot be handed to the model loader.
+fn model_reload_unavailable(has_loader: bool) -> String {
+    if has_loader {
+        "model reload: a reload is already waiting for the model loader; try again once it is \
+         answered"
+            .to_string()
+    } else {
+        "model reload: this run has no model (`[model] path` is empty)".to_string()
+    }
+}
+
+/// Between batches: answers control commands (a model reload is handed to the model loader,
+/// which answers it) and refreshes the trading gauges.
 fn serve_ops<S: Strategy>(
     link: &OpsLink,
     trader: &mut Trader<S>,
@@ -221,11 +234,13 @@ fn serve_ops<S: Strategy>(
                 Ok(format!("state {} (requested {})", trader.risk.state(), state))
             }
             ControlRequest::ReloadPlugin => reload_plugin(controls),
-            ControlRequest::ReloadModel => Err(
-                "model reload: the model is loaded at start in this build; restart with the new \
-                 model"
-                    .to_string(),
-            ),
+            ControlRequest::ReloadModel => {
+                // The model loader answers once the new model is in (or refused).
+                if let Err(cmd) = trader.model.request_reload(cmd) {
+                    cmd.answer(Err(model_reload_unavailable(trader.model.reloadable())));
+                }
+                continue;
+            }
         };
         cmd.answer(answer);
     }

@@ -15,11 +15,16 @@
 //! per interval (a swap with a recycled spare, no allocation) to a `tickrail-latency` thread,
 //! which keeps the run total, refreshes `/metrics` and appends to the interval log. The feed
 //! thread's Parse stage stays cumulative and joins the total at the end.
+//!
+//! With a model configured, a `tickrail-model` thread ([`model_reload`]) loads and checks new
+//! versions of the model file (on `POST /control/model/reload`, or when `[model] watch` sees one)
+//! and hands them to the hot thread, which swaps them in between two ring batches.
 
 pub mod audit;
 mod event;
 mod features_stage;
 pub mod hot;
+pub mod model_reload;
 mod model_stage;
 mod summary;
 mod trader;
@@ -33,7 +38,8 @@ use std::time::{Duration, Instant};
 pub use event::{InputEvent, OutputEvent};
 pub use features_stage::FeatureStage;
 pub use hot::{Controls, HotOutcome, HotStats, OpsLink};
-pub use model_stage::ModelStage;
+pub use model_reload::{HotPort, ModelIdentity, ModelLoader, ReloadDone, ReloadError};
+pub use model_stage::{ModelParts, ModelStage};
 pub use trader::{Trader, TraderStats};
 pub use trading_report::{backtest_report, render_backtest, trading_sections};
 
@@ -286,6 +292,19 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     strategy: S,
     hooks: RunHooks,
 ) -> Result<RunOutcome, RunError> {
+    run_returning_strategy(cfg, opts, stop, strategy, hooks).map(|(outcome, _)| outcome)
+}
+
+/// [`run_with_hooks`], handing the strategy back as the hot thread left it after the last tick
+/// (e.g. a plugin slot, whose final state can then be snapshotted and checked against the
+/// outcome's counters).
+pub fn run_returning_strategy<S: Strategy + Send + 'static>(
+    cfg: &EngineConfig,
+    opts: &RunOptions,
+    stop: Arc<AtomicBool>,
+    strategy: S,
+    hooks: RunHooks,
+) -> Result<(RunOutcome, S), RunError> {
     crate::clock::init();
     let started = std::time::SystemTime::now();
 
@@ -331,8 +350,10 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     if let Some(hook) = hooks.on_hot_waker {
         hook(in_cons.waker());
     }
+    let model_waker = in_cons.waker();
 
     let strategy_name = strategy.name().to_string();
+    let strategy_version = strategy.version().to_string();
     let record_ticks = cfg.journal.record_ticks;
     let mut trader = build_trader(cfg, strategy, cfg.model.path.as_deref(), record_ticks)?;
 
@@ -378,11 +399,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         metrics
             .ring_capacity
             .set(crate::ops::Ring::Output as usize, cfg.pipeline.output_ring_capacity as i64);
-        metrics.plugin.set([&strategy_name, ""]);
-        if let Some(model) = trader.model.model() {
-            let file = model.path().file_name().unwrap_or(model.path().as_os_str());
-            metrics.model.set([&file.to_string_lossy()]);
-        }
+        metrics.plugin.set([&strategy_name, &strategy_version]);
         if let Some(hook) = on_metrics.take() {
             hook(metrics.clone());
         }
@@ -406,6 +423,9 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         None => None,
     };
     let feed_metrics = ops_link.as_ref().map(|l| l.metrics.clone());
+    // Model reloads (control endpoint, `[model] watch`): prepared off the hot thread.
+    let model_loader =
+        model_reload::start(cfg, &mut trader.model, model_waker, feed_metrics.clone())?;
     let ops_metrics = feed_metrics.clone();
     let (hot_intervals, intervals) = start_intervals(cfg, opts, feed_metrics.clone())?;
     let controls = Arc::new(Controls::default());
@@ -431,7 +451,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
                 hot_intervals,
             );
             let sections = trading_sections(&trader, &symbol_names);
-            (out, trader.features.candles(), trader.stats(), sections)
+            (out, trader.features.candles(), trader.stats(), sections, trader.strategy)
         })
         .map_err(|source| RunError::Spawn { name: "hot", source })?;
     let ops_controls = controls.clone();
@@ -463,7 +483,12 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
     if let Some(a) = &alerts {
         a.feed_ended();
     }
-    let (hot, candles, trading, trading_report) = hot.join().map_err(|_| panicked("hot"))?;
+    let (hot, candles, trading, mut trading_report, strategy) =
+        hot.join().map_err(|_| panicked("hot"))?;
+    // The hot thread dropped the model stage: the loader has ended.
+    if let Some(loader) = model_loader {
+        trading_report.insert("model".into(), loader.join().map_err(|_| panicked("model"))?);
+    }
     let ops = ops.join().map_err(|_| panicked("ops"))?;
     // The hot thread handed its last interval over and dropped its end: the collector ends.
     let intervals = match intervals {
@@ -496,7 +521,7 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         info.missed = hot.intervals_missed;
         info
     });
-    Ok(RunOutcome {
+    let outcome = RunOutcome {
         url,
         started,
         elapsed,
@@ -514,7 +539,8 @@ pub fn run_with_hooks<S: Strategy + Send + 'static>(
         journal_dir,
         replay,
         intervals,
-    })
+    };
+    Ok((outcome, strategy))
 }
 
 type IntervalsThread = thread::JoinHandle<(LatencyRecorder, IntervalsInfo)>;

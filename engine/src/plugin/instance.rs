@@ -474,6 +474,10 @@ impl Strategy for Plugin {
         &self.state.module.manifest.name
     }
 
+    fn version(&self) -> &str {
+        Plugin::version(self)
+    }
+
     #[inline]
     fn intents(&self) -> &[OrderIntent] {
         Plugin::intents(self)

@@ -6,7 +6,8 @@
 //! [`Library::create`] makes a running [`Plugin`], which implements [`Strategy`](crate::strategy::Strategy).
 //! For hot swapping, [`SwapController`] (ops thread) and [`PluginSlot`] (hot thread, also a
 //! `Strategy`) share a command channel ([`swap`]); [`Watcher`] turns a newly published file into a
-//! swap ([`watch`]). [`check`] is `tickrail plugin check PATH`.
+//! swap ([`watch`]). Loads run on a loader thread of their own, abandoned when one does not
+//! return within the swap timeout ([`loader`]). [`check`] is `tickrail plugin check PATH`.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -28,6 +29,7 @@
 
 pub mod instance;
 pub mod load;
+pub mod loader;
 pub mod swap;
 pub mod validate;
 pub mod watch;
@@ -37,6 +39,7 @@ use std::path::{Path, PathBuf};
 pub use instance::{
     ErrorText, Library, Plugin, PluginOptions, PluginStats, SnapshotFailure, State,
 };
+pub use loader::LoadCounts;
 pub use swap::{
     PluginSlot, Refusal, SlotCounters, SwapCommand, SwapController, SwapDone, SwapOptions,
     SwapStats,
@@ -148,6 +151,21 @@ pub enum PluginError {
         origin: String,
         /// The timeout.
         timeout_ms: u64,
+    },
+    /// Loading (the library's initialisers, `create`, the warm-up) did not return in time; the
+    /// loader thread is abandoned and nothing more is called in that plugin.
+    #[error("plugin {origin}: refused: still loading after {timeout_ms} ms (stuck in its initialisers, create or warm-up); its loader thread is abandoned and nothing more is called in it")]
+    LoadTimeout {
+        /// The plugin's file.
+        origin: String,
+        /// The timeout.
+        timeout_ms: u64,
+    },
+    /// The loader thread ended without an answer (it panicked).
+    #[error("plugin {origin}: refused: the loader thread ended without an answer")]
+    LoaderGone {
+        /// The plugin's file.
+        origin: String,
     },
     /// The hot thread's end of the channel is gone.
     #[error("plugin swap to {origin}: the hot thread has stopped")]

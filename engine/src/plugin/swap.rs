@@ -7,13 +7,15 @@
 //!  record pause, drop old (destroy, dlclose) ◀──Swapped{old}──
 //! ```
 //!
-//! Everything slow happens on the ops side: copying and `dlopen`ing the file, validating it, a
-//! warm-up (a throw-away state fed synthetic ticks and put through a snapshot/restore round trip,
-//! so the code and data are paged in and the plugin's restore path is known to work), and creating
-//! the state the new plugin starts from. The hot thread only does, between two ticks: a `try_recv`
-//! (no lock, no allocation; crossbeam's bounded channel), and when a command is there, snapshot of
-//! the old state into a buffer the ops side allocated, `restore` of the new plugin from those bytes,
-//! the swap itself, and a `try_send` of the old plugin back. Restoring in-band is what makes the
+//! Everything slow happens on the ops side, on a loader thread bounded by the swap timeout (a
+//! plugin stuck there is abandoned, see [`loader`](super::loader)): copying and `dlopen`ing the
+//! file, validating it, a warm-up (a throw-away state fed synthetic ticks and put through a
+//! snapshot/restore round trip, so the code and data are paged in and the plugin's restore path
+//! is known to work), and creating the state the new plugin starts from. The hot thread only
+//! does, between two ticks: a `try_recv` (no lock, no allocation; crossbeam's bounded channel),
+//! and when a command is there, snapshot of the old state into a buffer the ops side allocated,
+//! `restore` of the new plugin from those bytes, the swap itself, and a `try_send` of the old
+//! plugin back. Restoring in-band is what makes the
 //! handover exact: no tick is seen by both plugins or by neither. The pause is measured per swap.
 //!
 //! Failure at any step leaves the old plugin trading: a snapshot that does not fit comes back with
@@ -36,6 +38,7 @@ use serde_json::{json, Value};
 use tickrail_abi::{Fill, OrderIntent, RawStatus, Side, Status, Tick, Trade, FIXED_SCALE};
 
 use super::instance::{ErrorText, Library, Plugin, PluginOptions, SnapshotFailure, State};
+use super::loader::{run_bounded, LoadCounts};
 use super::PluginError;
 use crate::strategy::{Strategy, StrategyFault, StrategyInput};
 
@@ -54,7 +57,8 @@ pub struct SwapOptions {
     pub model_outputs: usize,
     /// Smallest snapshot buffer sent with a swap (grown to twice the warm-up snapshot).
     pub snapshot_capacity: usize,
-    /// How long a swap waits for the hot thread to take it.
+    /// How long loading a plugin (open, `create`, warm-up) may take before it is abandoned, and
+    /// how long a swap then waits for the hot thread to take it.
     pub timeout: Duration,
 }
 
@@ -300,6 +304,10 @@ impl Strategy for PluginSlot {
         self.active.name()
     }
 
+    fn version(&self) -> &str {
+        self.active.version()
+    }
+
     #[inline]
     fn intents(&self) -> &[OrderIntent] {
         self.active.intents()
@@ -351,6 +359,10 @@ pub struct SwapStats {
     pub panics: u64,
     /// Error statuses returned by the active plugins.
     pub errors: u64,
+    /// Loads abandoned because they did not return within the timeout.
+    pub abandoned_loads: u64,
+    /// Abandoned loads whose thread is still stuck in the plugin.
+    pub stuck_loads: u64,
 }
 
 /// The ops side of hot swapping: prepares plugins, hands them over, collects the old ones.
@@ -361,6 +373,7 @@ pub struct SwapController {
     retract: Receiver<SwapCommand>,
     replies: Receiver<HotMsg>,
     counters: Arc<SlotCounters>,
+    loads: Arc<LoadCounts>,
     pause_ns: Histogram<u64>,
     swaps: u64,
     failed_swaps: u64,
@@ -376,13 +389,21 @@ const FAULTS_KEPT: usize = 16;
 
 impl SwapController {
     /// Loads, validates, warms up and creates the plugin at `path`; returns the controller and the
-    /// slot to move to the hot thread.
+    /// slot to move to the hot thread. Loading is bounded by `opts.timeout` like a swap's (see
+    /// [`loader`](super::loader)).
     pub fn start(path: &Path, opts: SwapOptions) -> Result<(Self, PluginSlot), PluginError> {
-        let lib = Library::open(path)?;
-        let (plugin, _) = prepare(&lib, &opts, &opts.config)?;
+        let loads = Arc::new(LoadCounts::default());
+        let (owned, load_opts) = (path.to_path_buf(), opts.clone());
+        let origin = path.display().to_string();
+        let (plugin, _) = run_bounded(&origin, opts.timeout, &loads, move || {
+            let lib = Library::open(&owned)?;
+            prepare(&lib, &load_opts, &load_opts.config)
+        })?;
         let m = plugin.manifest();
         tracing::info!(name = %m.name, version = %m.version, origin = %m.origin, "plugin loaded");
-        Ok(Self::new(plugin, opts))
+        let (mut ctl, slot) = Self::new(plugin, opts);
+        ctl.loads = loads;
+        Ok((ctl, slot))
     }
 
     /// A controller and slot around an already created plugin.
@@ -405,6 +426,7 @@ impl SwapController {
             retract: cmd_rx,
             replies: rep_rx,
             counters,
+            loads: Arc::new(LoadCounts::default()),
             pause_ns: Histogram::new(3)
                 .expect("3 significant figures is a valid histogram precision"),
             swaps: 0,
@@ -451,13 +473,11 @@ impl SwapController {
         path: &Path,
         config: Option<Vec<u8>>,
     ) -> Result<SwapDone, PluginError> {
-        match Library::open(path) {
-            Ok(lib) => self.swap_to_library(&lib, config),
-            Err(e) => {
-                self.failed(&e);
-                Err(e)
-            }
-        }
+        let owned = path.to_path_buf();
+        self.swap_prepared(path.display().to_string(), config, move |opts, config| {
+            let lib = Library::open(&owned)?;
+            prepare(&lib, &opts, &config)
+        })
     }
 
     /// Swaps to a new strategy of an already loaded (or linked) library, optionally with a new
@@ -467,8 +487,28 @@ impl SwapController {
         lib: &Library,
         config: Option<Vec<u8>>,
     ) -> Result<SwapDone, PluginError> {
+        let lib = lib.clone();
+        self.swap_prepared(lib.manifest().origin.clone(), config, move |opts, config| {
+            prepare(&lib, &opts, &config)
+        })
+    }
+
+    /// Prepares a plugin with `load` on a loader thread (abandoned past the timeout), then hands
+    /// it over to the hot thread.
+    fn swap_prepared<L>(
+        &mut self,
+        origin: String,
+        config: Option<Vec<u8>>,
+        load: L,
+    ) -> Result<SwapDone, PluginError>
+    where
+        L: FnOnce(SwapOptions, Vec<u8>) -> Result<(Plugin, usize), PluginError> + Send + 'static,
+    {
         let config = config.unwrap_or_else(|| self.opts.config.clone());
-        let r = prepare(lib, &self.opts, &config).and_then(|(plugin, warm_len)| {
+        let (opts, load_config) = (self.opts.clone(), config.clone());
+        let prepared =
+            run_bounded(&origin, self.opts.timeout, &self.loads, move || load(opts, load_config));
+        let r = prepared.and_then(|(plugin, warm_len)| {
             let cap = self.opts.snapshot_capacity.max(warm_len * 2);
             self.hand_over(plugin, cap)
         });
@@ -612,6 +652,8 @@ impl SwapController {
             failed_swaps: self.failed_swaps,
             panics: self.counters.panics.load(Ordering::Relaxed),
             errors: self.counters.errors.load(Ordering::Relaxed),
+            abandoned_loads: self.loads.abandoned.load(Ordering::Relaxed),
+            stuck_loads: self.loads.stuck.load(Ordering::Relaxed),
         }
     }
 
@@ -633,6 +675,8 @@ impl SwapController {
             "failed_swaps": s.failed_swaps,
             "panics": s.panics,
             "errors": s.errors,
+            "abandoned_loads": s.abandoned_loads,
+            "stuck_loads": s.stuck_loads,
             "dropped_reports": self.counters.dropped_reports.load(Ordering::Relaxed),
             "swap_pause_ns": {
                 "count": h.len(),

@@ -1,4 +1,5 @@
-//! Watching the plugin file: a swap when a new version is published.
+//! Watching a file for new versions: the plugin file (a swap when a new version is published),
+//! and the model file when `[model] watch` is on (the model loader polls the same [`Watcher`]).
 //!
 //! The ops thread calls [`Watcher::poll`] every interval (or runs [`Watcher::run`]). Each poll
 //! reads the path's (device, inode, mtime, size); no inotify needed. A file that differs from the
@@ -87,6 +88,13 @@ impl Watcher {
         }
     }
 
+    /// Takes the file at the path now as the one loaded (it was just loaded on request): later
+    /// polls only report versions that differ from it.
+    pub fn mark_loaded(&mut self) {
+        self.current = FileId::of(&self.path);
+        self.candidate = None;
+    }
+
     /// One poll, and the swap it triggers.
     pub fn poll_and_swap(
         &mut self,
@@ -140,8 +148,7 @@ impl Watcher {
         }
         ctl.poll();
         tracing::info!(path = %self.path.display(), "plugin reload requested");
-        self.current = FileId::of(&self.path);
-        self.candidate = None;
+        self.mark_loaded();
         Some(ctl.swap_to(&self.path))
     }
 }

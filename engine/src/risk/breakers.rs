@@ -42,6 +42,8 @@ pub(crate) struct Breakers {
     /// `equity_peak × drawdown_ppm / 1e6`, kept with the peak (a division per tick otherwise).
     drawdown_limit: Money,
     day: i64,
+    /// Start of the day after `day` (ns): time is compared with it, never divided, per tick.
+    day_end_ns: i64,
     day_start_equity: Money,
     /// The last equity reported (not in snapshots: the caller reports it again after a restart).
     last_equity: Option<Money>,
@@ -61,6 +63,7 @@ impl Breakers {
             equity_peak: Money::ZERO,
             drawdown_limit: Money::ZERO,
             day: NO_DAY,
+            day_end_ns: i64::MIN,
             day_start_equity: Money::ZERO,
             last_equity: None,
             state: TradingState::Active,
@@ -106,6 +109,18 @@ impl Breakers {
         self.drawdown_limit = Money(peak.0.saturating_mul(self.limits.drawdown_ppm) / PPM);
     }
 
+    /// A new UTC day (`day`, days since the epoch) that starts from `equity`.
+    fn start_day(&mut self, day: i64, equity: Money) {
+        self.set_day(day);
+        self.day_start_equity = equity;
+    }
+
+    fn set_day(&mut self, day: i64) {
+        self.day = day;
+        self.day_end_ns =
+            if day == NO_DAY { i64::MIN } else { day.saturating_add(1).saturating_mul(DAY_NS) };
+    }
+
     /// Loss since the day's start equity at the last equity update.
     pub(crate) fn daily_loss(&self) -> Money {
         self.last_equity.map_or(Money::ZERO, |e| Money(self.day_start_equity.0.saturating_sub(e.0)))
@@ -147,15 +162,14 @@ impl Breakers {
 
     /// Lets time pass: UTC day rollover (clears the daily-loss latch, new start equity) and
     /// cooldown expiry.
+    #[inline]
     fn advance(&mut self, now_ns: i64) {
-        let day = now_ns.div_euclid(DAY_NS);
-        if self.day != NO_DAY && day > self.day {
+        if self.day != NO_DAY && now_ns >= self.day_end_ns {
             self.latched &= !LATCH_DAILY_LOSS;
             // The new day starts from the last equity known; without one (right after a
             // restart) the next equity update starts it.
             if let Some(e) = self.last_equity {
-                self.day = day;
-                self.day_start_equity = e;
+                self.start_day(now_ns.div_euclid(DAY_NS), e);
             }
         }
         if self.cooldown_until_ns != NO_COOLDOWN && now_ns >= self.cooldown_until_ns {
@@ -168,12 +182,11 @@ impl Breakers {
         self.settle(now_ns)
     }
 
+    #[inline]
     pub(crate) fn on_equity(&mut self, now_ns: i64, equity: Money) -> Option<Transition> {
         self.advance(now_ns);
-        let day = now_ns.div_euclid(DAY_NS);
-        if self.day == NO_DAY || day > self.day {
-            self.day = day;
-            self.day_start_equity = equity;
+        if self.day == NO_DAY || now_ns >= self.day_end_ns {
+            self.start_day(now_ns.div_euclid(DAY_NS), equity);
         }
         self.last_equity = Some(equity);
         if equity > self.equity_peak {
@@ -254,7 +267,7 @@ impl Breakers {
         b.cooldown_until_ns = s.cooldown_until_ns;
         b.consecutive_losses = s.consecutive_losses;
         b.set_peak(Money(s.equity_peak));
-        b.day = s.day;
+        b.set_day(s.day);
         b.day_start_equity = Money(s.day_start_equity);
         let (derived, hold) = b.derive();
         if derived != recorded {

@@ -10,7 +10,11 @@
 //! - [`server`] serves a capture on a loopback listener: `GET /api/v3/depth` snapshots and
 //!   WebSocket streams on `/stream?streams=…` or `/ws/<stream>`, paced at the recorded gaps (or a
 //!   multiple of them, or as fast as the client reads), with pings, subscriptions, a global
-//!   replay position that survives reconnects, and optional injected faults.
+//!   replay position that survives reconnects, and optional injected faults
+//!   ([`server::FaultPlan`]): abrupt drops, Close frames, silence (TCP open, no data, no pings,
+//!   no pongs), frames written one byte at a time, and gaps on reconnect — every N messages or
+//!   at seeded random points with the kinds mixed per connection ([`server::RandomFaults`]),
+//!   each counted by kind ([`server::ReplayStats::faults`]).
 //!
 //! Lifecycle: load a capture once, [`server::ReplayServer::start`] it (the engine embeds it in
 //! its own process; `tickrail replay` runs it alone), point clients at

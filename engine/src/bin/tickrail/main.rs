@@ -33,6 +33,8 @@ enum Command {
     ///
     /// With the default config this starts an embedded replay server on loopback serving the
     /// bundled BTCUSDT/ETHUSDT capture, processes all of it, prints the report and exits.
+    /// Exit status: 0 done, 1 the feed never connected, 2 a bad configuration or argument,
+    /// 3 the journal failed (trading was halted).
     Run(run::RunArgs),
     /// Backtest: recorded data through the same trading stages (features → model → plugin →
     /// risk → paper), no network, as fast as possible, deterministic.
@@ -57,6 +59,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // A write past the file size limit (`ulimit -f`) fails with EFBIG instead of SIGXFSZ ending
+    // the process: the journal halts trading and alerts, logs and reports say why.
+    if let Err(e) = tickrail_engine::journal::catch_file_size_signal() {
+        eprintln!("tickrail: warning: cannot catch SIGXFSZ: {e}");
+    }
     let cli = Cli::parse();
     // `run` logs as its config says; the tools log warnings to stderr (RUST_LOG for more).
     let _logging = match cli.command {

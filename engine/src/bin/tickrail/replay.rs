@@ -11,7 +11,9 @@ use anyhow::Context;
 use clap::Args;
 
 use tickrail_replay::capture;
-use tickrail_replay::server::{FaultPlan, ReplayConfig, ReplayServer, Speed};
+use tickrail_replay::server::{
+    FaultKind, FaultMix, FaultPlan, RandomFaults, ReplayConfig, ReplayServer, Speed,
+};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -40,6 +42,49 @@ pub struct ReplayArgs {
     /// Fault injection: messages skipped while a dropped client reconnects (it sees a gap).
     #[arg(long, value_name = "N", default_value_t = 0)]
     skip_on_reconnect: u64,
+    /// Fault injection: send a Close frame (1001 "going away") after this many messages.
+    #[arg(long, value_name = "N")]
+    close_frame_every: Option<u64>,
+    /// Fault injection: treat pongs as lost, so each connection is dropped three ping intervals
+    /// after its first ping.
+    #[arg(long)]
+    ignore_pongs: bool,
+    /// Fault injection at random points: end each connection after a random number of messages
+    /// in MIN-MAX (inclusive, drawn uniformly from --fault-seed), with one of --fault-kinds.
+    #[arg(long, value_name = "MIN-MAX", value_parser = parse_range)]
+    fault_after: Option<(u64, u64)>,
+    /// How --fault-after ends a connection: drop (no Close frame), close (Close frame), silence
+    /// (no more data, pings or pongs; TCP stays open until the client gives up), split (every
+    /// frame written one byte at a time, then a drop). Comma-separated.
+    #[arg(
+        long,
+        value_name = "KINDS",
+        value_delimiter = ',',
+        default_value = "drop,close,silence,split",
+        requires = "fault_after"
+    )]
+    fault_kinds: Vec<FaultKind>,
+    /// How the kinds are given out: rotate (in turn) or random (drawn from the seed).
+    #[arg(long, value_name = "MIX", default_value = "rotate", requires = "fault_after")]
+    fault_mix: FaultMix,
+    /// Seed of the --fault-after draws: the same seed repeats the same faults.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "fault_after")]
+    fault_seed: u64,
+    /// Fault at most this many connections with --fault-after; later ones run undisturbed.
+    #[arg(long, value_name = "N", requires = "fault_after")]
+    fault_limit: Option<u64>,
+}
+
+/// `MIN-MAX` (or a single `N`) as an inclusive range of message counts.
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("`{s}`: expected MIN-MAX message counts, such as 50-500");
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let min: u64 = a.trim().parse().map_err(|_| bad())?;
+    let max: u64 = b.trim().parse().map_err(|_| bad())?;
+    if min == 0 || max < min {
+        return Err(format!("`{s}`: need 1 <= MIN <= MAX"));
+    }
+    Ok((min, max))
 }
 
 pub fn main(a: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -59,7 +104,16 @@ pub fn main(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             fault: FaultPlan {
                 drop_every: a.drop_every,
                 skip_on_reconnect: a.skip_on_reconnect,
-                ..FaultPlan::default()
+                ignore_pongs: a.ignore_pongs,
+                close_frame_every: a.close_frame_every,
+                random: a.fault_after.map(|(after_min, after_max)| RandomFaults {
+                    after_min,
+                    after_max,
+                    kinds: a.fault_kinds.clone(),
+                    mix: a.fault_mix,
+                    seed: a.fault_seed,
+                    limit: a.fault_limit,
+                }),
             },
             max_frame_bytes_in: 64 << 10,
         },
@@ -102,4 +156,19 @@ fn archives(paths: &[PathBuf]) -> anyhow::Result<capture::Capture> {
     all.messages.sort_by_key(|m| m.recv_ns);
     anyhow::ensure!(!all.messages.is_empty(), "the archives hold no trade or quote ticks");
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn fault_ranges_parse_and_refuse_empty_ones() {
+        assert_eq!(parse_range("50-500"), Ok((50, 500)));
+        assert_eq!(parse_range(" 7 - 7 "), Ok((7, 7)));
+        assert_eq!(parse_range("12"), Ok((12, 12)));
+        for bad in ["0-5", "9-3", "a-5", "5-", "-5", ""] {
+            assert!(parse_range(bad).unwrap_err().contains(&format!("`{bad}`")), "{bad}");
+        }
+    }
 }

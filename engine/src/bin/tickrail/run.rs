@@ -138,6 +138,11 @@ pub fn main(a: RunArgs) -> anyhow::Result<ExitCode> {
         tracing::error!(url = %outcome.url, error = %why, "never connected");
         return Ok(ExitCode::from(1));
     }
+    if let Some(e) = &outcome.ops.journal_error {
+        // Trading halted when the journal failed; a supervisor must see it, not only the report.
+        eprintln!("tickrail: the journal failed and trading was halted: {e}");
+        return Ok(ExitCode::from(3));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

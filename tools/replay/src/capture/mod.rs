@@ -15,9 +15,11 @@
 //! time (stable: equal times keep file order, then line order). [`CaptureWriter`] writes the
 //! first format.
 
+mod continue_ids;
 mod error;
 mod writer;
 
+pub use continue_ids::Continuation;
 pub use error::CaptureError;
 pub use writer::CaptureWriter;
 

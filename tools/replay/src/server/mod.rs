@@ -10,6 +10,10 @@
 //!
 //! The replay position is global, as on a live exchange: a client that reconnects resumes where
 //! the last connection stopped, plus [`FaultPlan::skip_on_reconnect`] messages it "missed".
+//! Faults ([`FaultPlan`]) end connections on purpose: abruptly, with a Close frame, by going
+//! silent (no data, no pings, no pongs, TCP left open), or after writing every frame one byte at a
+//! time, either every N messages or at seeded random points with the kinds mixed per connection
+//! ([`RandomFaults`]). Each injected fault is counted by kind in [`ReplayStats::faults`].
 //! [`Speed::Factor`] paces messages at their recorded gaps divided by the factor; [`Speed::Max`]
 //! sends as fast as the client reads (TCP flow control). Connections run on their own threads
 //! with blocking sockets and sleeps: nothing spins.
@@ -19,9 +23,14 @@
 //! and joins all threads.
 
 mod book;
+mod fault;
 mod feed;
 mod http;
 mod session;
+
+pub use fault::{
+    FaultCounts, FaultKind, FaultKindParseError, FaultMix, FaultMixParseError, RandomFaults,
+};
 
 use crate::capture::Capture;
 use book::{BookError, Books};
@@ -33,7 +42,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How fast to replay.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,6 +90,9 @@ pub struct FaultPlan {
     pub ignore_pongs: bool,
     /// Send a Close frame (1001 "going away") after this many data messages on a connection.
     pub close_frame_every: Option<u64>,
+    /// End connections at seeded random points with a mix of fault kinds (whichever of this,
+    /// `drop_every` and `close_frame_every` comes first ends a connection).
+    pub random: Option<RandomFaults>,
 }
 
 /// How to run a [`ReplayServer`].
@@ -127,9 +139,13 @@ pub struct ReplayStats {
     pub pings_sent: u64,
     /// Pongs received (also when [`FaultPlan::ignore_pongs`] is set).
     pub pongs_received: u64,
-    /// Connections ended by the server on purpose: injected drops and Close frames, pong
-    /// timeouts.
+    /// Connections ended on purpose: every injected fault (silences included, which the client
+    /// ends) and pong timeouts.
     pub drops: u64,
+    /// Injected faults by kind.
+    pub faults: FaultCounts,
+    /// Connections that asked for at least one stream (in the URL or with `SUBSCRIBE`).
+    pub subscribed: u64,
     /// Times a looped replay (any connection) wrapped from the last message to the first.
     pub loops: u64,
 }
@@ -171,6 +187,11 @@ struct Counters {
     pongs_received: AtomicU64,
     drops: AtomicU64,
     loops: AtomicU64,
+    fault_drops: AtomicU64,
+    fault_close_frames: AtomicU64,
+    fault_silences: AtomicU64,
+    fault_splits: AtomicU64,
+    subscribed: AtomicU64,
 }
 
 impl Counters {
@@ -183,10 +204,32 @@ impl Counters {
             pings_sent: r(&self.pings_sent),
             pongs_received: r(&self.pongs_received),
             drops: r(&self.drops),
+            faults: FaultCounts {
+                drops: r(&self.fault_drops),
+                close_frames: r(&self.fault_close_frames),
+                silences: r(&self.fault_silences),
+                splits: r(&self.fault_splits),
+            },
+            subscribed: r(&self.subscribed),
             loops: r(&self.loops),
         }
     }
+
+    /// Counts one injected fault of `kind` (also in `drops`).
+    fn fault(&self, kind: FaultKind) {
+        self.drops.fetch_add(1, Ordering::Relaxed);
+        let c = match kind {
+            FaultKind::Drop => &self.fault_drops,
+            FaultKind::CloseFrame => &self.fault_close_frames,
+            FaultKind::Silence => &self.fault_silences,
+            FaultKind::Split => &self.fault_splits,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
 }
+
+/// Most WebSocket connection times kept for [`ReplayHandle::connection_times`].
+const MAX_CONNECTION_TIMES: usize = 1 << 20;
 
 /// State every server thread shares.
 #[derive(Debug)]
@@ -199,6 +242,13 @@ struct Shared {
     cursor: AtomicU64,
     /// WebSocket connections started so far (a later one is a reconnect).
     sessions: AtomicU64,
+    /// Connections given a random fault so far (the next one's ordinal).
+    faults_planned: AtomicU64,
+    /// When the server started.
+    started: Instant,
+    /// When each WebSocket connection was accepted, since `started` (the first
+    /// [`MAX_CONNECTION_TIMES`]).
+    connection_times: Mutex<Vec<Duration>>,
     shutdown: AtomicBool,
     /// Open client sockets, so shutdown can unblock their threads.
     conns: Mutex<HashMap<u64, TcpStream>>,
@@ -244,6 +294,9 @@ impl ReplayServer {
         if cfg.fault.drop_every == Some(0) || cfg.fault.close_frame_every == Some(0) {
             return Err(ReplayError::Config("drop_every and close_frame_every must be above zero"));
         }
+        if let Some(r) = &cfg.fault.random {
+            r.check().map_err(ReplayError::Config)?;
+        }
         let listener = TcpListener::bind(cfg.listen)
             .map_err(|source| ReplayError::Bind { addr: cfg.listen, source })?;
         let local_addr = listener
@@ -258,6 +311,9 @@ impl ReplayServer {
             stats: Counters::default(),
             cursor: AtomicU64::new(0),
             sessions: AtomicU64::new(0),
+            faults_planned: AtomicU64::new(0),
+            started: Instant::now(),
+            connection_times: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
         });
@@ -287,6 +343,12 @@ impl ReplayHandle {
     /// Counters so far.
     pub fn stats(&self) -> ReplayStats {
         self.shared.stats.snapshot()
+    }
+
+    /// When each WebSocket connection's TCP connection was accepted, as the time since the server
+    /// started, in the order their upgrades completed. Kept for the first 2^20 connections.
+    pub fn connection_times(&self) -> Vec<Duration> {
+        self.shared.connection_times.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Closes the listener and every connection, joins all threads, returns the final counters.
@@ -328,6 +390,7 @@ fn accept_loop(shared: &Arc<Shared>, listener: TcpListener) {
         if shared.is_shutdown() {
             break;
         }
+        let accepted = Instant::now();
         let stream = match conn {
             Ok(s) => s,
             // Out of descriptors and the like: back off instead of retrying at once.
@@ -342,7 +405,7 @@ fn accept_loop(shared: &Arc<Shared>, listener: TcpListener) {
         let conn_shared = Arc::clone(shared);
         let spawned = std::thread::Builder::new()
             .name(format!("replay-conn-{id}"))
-            .spawn(move || serve_connection(&conn_shared, stream, id));
+            .spawn(move || serve_connection(&conn_shared, stream, id, accepted));
         if let Ok(t) = spawned {
             threads.push(t);
         }
@@ -356,7 +419,7 @@ fn accept_loop(shared: &Arc<Shared>, listener: TcpListener) {
 /// How long a client may take to send a request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn serve_connection(shared: &Shared, mut stream: TcpStream, id: u64) {
+fn serve_connection(shared: &Shared, mut stream: TcpStream, id: u64, accepted: Instant) {
     match stream.try_clone() {
         Ok(clone) => {
             shared.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(id, clone);
@@ -392,7 +455,7 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream, id: u64) {
             }
         };
         if req.header_has("upgrade", "websocket") {
-            session::serve(shared, stream, &req, std::mem::take(&mut buf));
+            session::serve(shared, stream, &req, std::mem::take(&mut buf), accepted);
             return;
         }
         let keep_alive = req.keep_alive();

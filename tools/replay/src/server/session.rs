@@ -1,12 +1,16 @@
 //! One WebSocket connection: the subscription set, pacing, pings, injected faults and the end.
 //!
+//! A connection's random fault (if any) is drawn when it starts; a [`FaultKind::Split`]
+//! connection writes through a one-byte [`FaultStream`] from its first frame on.
+//!
 //! The send loop writes with blocking socket calls (TCP flow control paces [`Speed::Max`]) and
 //! sleeps until the next message is due otherwise. Between batches it switches the socket to
 //! non-blocking just long enough to drain whatever the client sent (requests, pongs, close), so
 //! reading never holds up sending.
 
+use super::fault::{ConnFault, FaultKind, FaultStream};
 use super::http::{self, Request};
-use super::{Shared, Speed};
+use super::{Shared, Speed, MAX_CONNECTION_TIMES};
 use serde_json::Value;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::Ordering;
@@ -44,7 +48,13 @@ fn route(req: &Request) -> Option<(Endpoint, Vec<String>)> {
 }
 
 /// Answers the upgrade (or refuses it) and runs the connection to its end.
-pub(super) fn serve(shared: &Shared, mut stream: TcpStream, req: &Request, leftover: Vec<u8>) {
+pub(super) fn serve(
+    shared: &Shared,
+    mut stream: TcpStream,
+    req: &Request,
+    leftover: Vec<u8>,
+    accepted: Instant,
+) {
     let Some((endpoint, streams)) = route(req) else {
         let _ = http::respond(&mut stream, "404 Not Found", "text/plain", "not found\n", false);
         return;
@@ -71,9 +81,23 @@ pub(super) fn serve(shared: &Shared, mut stream: TcpStream, req: &Request, lefto
     let ws_cfg = WebSocketConfig::default()
         .max_frame_size(Some(cfg.max_frame_bytes_in))
         .max_message_size(Some(cfg.max_frame_bytes_in));
+    let fault = cfg.fault.random.as_ref().and_then(|r| {
+        let within = |n: u64| r.limit.is_none_or(|l| n < l).then_some(n + 1);
+        let ordinal =
+            shared.faults_planned.fetch_update(Ordering::AcqRel, Ordering::Acquire, within).ok()?;
+        Some(r.draw(ordinal))
+    });
+    let one_byte = fault.is_some_and(|f| f.kind == FaultKind::Split);
+    let stream = FaultStream { tcp: stream, one_byte };
     let ws = WebSocket::from_partially_read(stream, leftover, Role::Server, Some(ws_cfg));
 
     shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut times = shared.connection_times.lock().unwrap_or_else(|p| p.into_inner());
+        if times.len() < MAX_CONNECTION_TIMES {
+            times.push(accepted.saturating_duration_since(shared.started));
+        }
+    }
     let mut pos = shared.cursor.load(Ordering::Acquire);
     if shared.sessions.fetch_add(1, Ordering::AcqRel) > 0 {
         pos += cfg.fault.skip_on_reconnect;
@@ -91,10 +115,13 @@ pub(super) fn serve(shared: &Shared, mut stream: TcpStream, req: &Request, lefto
         r0: shared.feed.time_ns(pos),
         next_ping: now + cfg.ping_interval,
         ping_out: None,
+        fault,
+        subscribed: false,
     };
     for s in &streams {
         session.subs.add(shared, s);
     }
+    session.note_subscribed();
     session.run();
 }
 
@@ -147,7 +174,7 @@ enum End {
 
 struct Session<'a> {
     shared: &'a Shared,
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<FaultStream>,
     endpoint: Endpoint,
     subs: Subs,
     /// Next absolute feed position.
@@ -160,6 +187,10 @@ struct Session<'a> {
     next_ping: Instant,
     /// The unanswered ping: when it was sent and its payload.
     ping_out: Option<(Instant, Bytes)>,
+    /// The random fault that ends this connection, if any.
+    fault: Option<ConnFault>,
+    /// Counted in `ReplayStats::subscribed` already.
+    subscribed: bool,
 }
 
 impl Session<'_> {
@@ -261,23 +292,34 @@ impl Session<'_> {
     /// Messages this connection may carry before an injected fault ends it.
     fn fault_limit(&self) -> u64 {
         let f = &self.shared.cfg.fault;
-        f.drop_every.unwrap_or(u64::MAX).min(f.close_frame_every.unwrap_or(u64::MAX))
+        let random = self.fault.map_or(u64::MAX, |c| c.after);
+        f.drop_every.unwrap_or(u64::MAX).min(f.close_frame_every.unwrap_or(u64::MAX)).min(random)
     }
 
     /// Ends the connection if an injected fault is due (after the messages before it went out).
     fn fault_due(&mut self) -> bool {
         let f = &self.shared.cfg.fault;
         let hit = |every: Option<u64>| every.is_some_and(|k| self.sent_here >= k);
-        if hit(f.drop_every) {
-            self.shared.stats.drops.fetch_add(1, Ordering::Relaxed);
-            self.drop_abruptly();
-            true
-        } else if hit(f.close_frame_every) {
-            self.shared.stats.drops.fetch_add(1, Ordering::Relaxed);
-            self.close(CloseCode::Away, "going away");
-            true
-        } else {
-            false
+        let kind = match self.fault {
+            Some(c) if self.sent_here >= c.after => c.kind,
+            _ if hit(f.drop_every) => FaultKind::Drop,
+            _ if hit(f.close_frame_every) => FaultKind::CloseFrame,
+            _ => return false,
+        };
+        self.shared.stats.fault(kind);
+        match kind {
+            FaultKind::Drop | FaultKind::Split => self.drop_abruptly(),
+            FaultKind::CloseFrame => self.close(CloseCode::Away, "going away"),
+            FaultKind::Silence => self.go_silent(),
+        }
+        true
+    }
+
+    /// Counts the connection in `ReplayStats::subscribed` once it has a stream.
+    fn note_subscribed(&mut self) {
+        if !self.subscribed && !self.subs.names.is_empty() {
+            self.subscribed = true;
+            self.shared.stats.subscribed.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -297,7 +339,7 @@ impl Session<'_> {
     fn poll_input(&mut self) -> Result<(), End> {
         let mut requests = Vec::new();
         let mut closed = false;
-        if self.ws.get_ref().set_nonblocking(true).is_err() {
+        if self.ws.get_ref().tcp.set_nonblocking(true).is_err() {
             return Err(End::Client);
         }
         let result = loop {
@@ -315,7 +357,7 @@ impl Session<'_> {
                 Err(e) => break Err(ws_end(e)),
             }
         };
-        if self.ws.get_ref().set_nonblocking(false).is_err() {
+        if self.ws.get_ref().tcp.set_nonblocking(false).is_err() {
             return Err(End::Client);
         }
         result?;
@@ -365,6 +407,7 @@ impl Session<'_> {
                         self.subs.remove(self.shared, name);
                     }
                 }
+                self.note_subscribed();
                 format!("{{\"result\":null,\"id\":{id}}}")
             }
             "LIST_SUBSCRIPTIONS" => {
@@ -385,7 +428,7 @@ impl Session<'_> {
     /// Reads (and discards) until the client closes or [`CLOSE_WAIT`] passes.
     fn wait_for_hangup(&mut self) {
         let deadline = Instant::now() + CLOSE_WAIT;
-        let _ = self.ws.get_ref().set_read_timeout(Some(CLOSE_WAIT));
+        let _ = self.ws.get_ref().tcp.set_read_timeout(Some(CLOSE_WAIT));
         while Instant::now() < deadline && !self.shared.is_shutdown() {
             match self.ws.read() {
                 Ok(Message::Pong(p)) => self.on_pong(&p),
@@ -400,7 +443,7 @@ impl Session<'_> {
     /// that could discard data the client has not read yet.
     fn drop_abruptly(&mut self) {
         let _ = self.ws.flush();
-        let stream = self.ws.get_mut();
+        let stream = &mut self.ws.get_mut().tcp;
         let _ = stream.shutdown(Shutdown::Write);
         let _ = stream.set_read_timeout(Some(CLOSE_WAIT));
         let deadline = Instant::now() + CLOSE_WAIT;
@@ -409,6 +452,32 @@ impl Session<'_> {
             match std::io::Read::read(stream, &mut scratch) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
+            }
+        }
+    }
+
+    /// Stops sending anything (data, pings) and stops answering the client (no pongs, no Close
+    /// answer) while keeping TCP open: what the client sends is read and discarded, so only the
+    /// client hanging up (or the server shutting down) ends the connection.
+    fn go_silent(&mut self) {
+        let _ = self.ws.flush();
+        let stream = &mut self.ws.get_mut().tcp;
+        if stream.set_read_timeout(Some(IDLE_POLL)).is_err() {
+            return;
+        }
+        let mut scratch = [0u8; 4096];
+        while !self.shared.is_shutdown() {
+            match std::io::Read::read(stream, &mut scratch) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => break,
             }
         }
     }

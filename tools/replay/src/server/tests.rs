@@ -409,3 +409,151 @@ fn parses_speeds() {
         assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
     }
 }
+
+/// Sets a read timeout on a client's socket.
+fn read_timeout(ws: &Client, t: Duration) {
+    match ws.get_ref() {
+        MaybeTlsStream::Plain(s) => s.set_read_timeout(Some(t)).unwrap(),
+        _ => unreachable!("plain ws:// only"),
+    }
+}
+
+#[test]
+fn random_faults_rotate_through_every_kind_then_stop_at_the_limit() {
+    let cfg = ReplayConfig {
+        looped: true,
+        ping_interval: Duration::from_millis(50),
+        fault: FaultPlan {
+            random: Some(RandomFaults {
+                seed: 9,
+                limit: Some(4),
+                ..RandomFaults::every_kind(5, 15)
+            }),
+            ..FaultPlan::default()
+        },
+        ..max_speed()
+    };
+    let server = start(synthetic(1_000, &["a@trade"], 1_000), cfg);
+    let mut next = 0u64;
+    let mut check = |texts: &[String]| {
+        let got: Vec<u64> = texts.iter().map(|t| seq(t)).collect();
+        assert_eq!(got, (next..next + got.len() as u64).collect::<Vec<_>>(), "in order, no loss");
+        next += got.len() as u64;
+        assert!((5..=15).contains(&got.len()), "{} messages", got.len());
+    };
+
+    // 1: an abrupt drop.
+    let mut ws = connect(&server, "/stream?streams=a@trade");
+    let (texts, ending) = read_texts(&mut ws, usize::MAX);
+    assert_eq!(ending, Ending::Dropped);
+    check(&texts);
+
+    // 2: a Close frame.
+    let mut ws = connect(&server, "/stream?streams=a@trade");
+    let (texts, ending) = read_texts(&mut ws, usize::MAX);
+    assert_eq!(ending, Ending::Close(Some((CloseCode::Away, "going away".into()))));
+    check(&texts);
+
+    // 3: silence: the messages, then nothing (no data, no pings, no pong for our ping) while TCP
+    // stays open.
+    let mut ws = connect(&server, "/stream?streams=a@trade");
+    read_timeout(&ws, Duration::from_millis(400));
+    let mut texts = Vec::new();
+    let timed_out = loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => texts.push(t.as_str().to_owned()),
+            Ok(Message::Ping(_)) => {}
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(tungstenite::Error::Io(e)) => break e.kind(),
+            Err(e) => panic!("connection ended instead of going silent: {e}"),
+        }
+    };
+    assert!(matches!(timed_out, std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+    check(&texts);
+    while server.stats().faults.silences == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pings_when_silent = server.stats().pings_sent;
+    ws.send(Message::Ping("are you there".into())).unwrap();
+    for _ in 0..2 {
+        match ws.read() {
+            Err(tungstenite::Error::Io(e)) => assert!(matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )),
+            other => panic!("a silent server answered: {other:?}"),
+        }
+    }
+    assert_eq!(server.stats().pings_sent, pings_when_silent, "no pings while silent");
+    drop(ws);
+
+    // 4: every frame one byte at a time, then a drop: the frames still arrive whole.
+    let mut ws = connect(&server, "/ws/a@trade");
+    let (texts, ending) = read_texts(&mut ws, usize::MAX);
+    assert_eq!(ending, Ending::Dropped);
+    check(&texts);
+
+    // 5: past the limit: no fault.
+    let mut ws = connect(&server, "/stream?streams=a@trade");
+    let (texts, ending) = read_texts(&mut ws, 100);
+    assert_eq!(ending, Ending::Count);
+    assert_eq!(seq(&texts[0]), next);
+    drop(ws);
+
+    let times = server.connection_times();
+    let stats = server.shutdown();
+    let one_each = FaultCounts { drops: 1, close_frames: 1, silences: 1, splits: 1 };
+    assert_eq!(stats.faults, one_each);
+    assert_eq!((stats.drops, stats.connections, stats.subscribed), (4, 5, 5));
+    assert_eq!(times.len(), 5);
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn random_mix_draws_kinds_from_the_seed_and_counts_them() {
+    let random = RandomFaults {
+        kinds: vec![FaultKind::Drop, FaultKind::CloseFrame],
+        mix: FaultMix::Random,
+        seed: 3,
+        ..RandomFaults::every_kind(3, 3)
+    };
+    let cfg = ReplayConfig {
+        looped: true,
+        fault: FaultPlan { random: Some(random), ..FaultPlan::default() },
+        ..max_speed()
+    };
+    let server = start(synthetic(50, &["a@trade", "b@trade"], 1_000), cfg);
+    let (mut dropped, mut closed) = (0, 0);
+    for _ in 0..12 {
+        // Subscribed after connecting: counted as a subscription too.
+        let mut ws = connect(&server, "/ws");
+        ws.send(Message::text(r#"{"method":"SUBSCRIBE","params":["a@trade"],"id":1}"#)).unwrap();
+        let (texts, ending) = read_texts(&mut ws, usize::MAX);
+        assert_eq!(texts.iter().filter(|t| !t.contains("\"id\"")).count(), 3);
+        match ending {
+            Ending::Dropped => dropped += 1,
+            Ending::Close(_) => closed += 1,
+            Ending::Count => unreachable!(),
+        }
+    }
+    let stats = server.shutdown();
+    assert!(dropped > 0 && closed > 0, "both kinds drawn: {dropped} {closed}");
+    assert_eq!((stats.faults.drops, stats.faults.close_frames), (dropped, closed));
+    assert_eq!(stats.faults.total(), 12);
+    assert_eq!(stats.subscribed, 12);
+}
+
+#[test]
+fn refuses_empty_random_fault_ranges() {
+    let cfg = |r: RandomFaults| ReplayConfig {
+        fault: FaultPlan { random: Some(r), ..FaultPlan::default() },
+        ..max_speed()
+    };
+    let err = |r| {
+        ReplayServer::start(Arc::new(synthetic(1, &["a@trade"], 1)), cfg(r))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err(RandomFaults::every_kind(0, 3)).contains("after_min"));
+    assert!(err(RandomFaults::every_kind(4, 3)).contains("after_max"));
+}
