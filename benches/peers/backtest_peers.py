@@ -393,7 +393,7 @@ def find_counts(rep: dict) -> dict:
 # Driver.
 
 
-def versions(python: str) -> dict:
+def versions(python: str, binary: Path) -> dict:
     code = (
         "import json, importlib.metadata as m\n"
         "out = {}\n"
@@ -415,7 +415,6 @@ def versions(python: str) -> dict:
     v["tickrail_commit"] = cmd("git", "rev-parse", "--short", "HEAD")
     dirty = cmd("git", "status", "--porcelain", "--untracked-files=no")
     v["tickrail_tree"] = "modified" if dirty else "clean"
-    binary = ROOT / "target/release/tickrail"
     if binary.is_file():
         digest = hashlib.sha256(binary.read_bytes()).hexdigest()[:16]
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(binary.stat().st_mtime))
@@ -524,6 +523,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "target/peers/data")
     ap.add_argument("--out", type=Path, default=ROOT / "target/peers/results")
     ap.add_argument("--no-build", action="store_true", help="use the existing release build")
+    ap.add_argument(
+        "--release-dir",
+        type=Path,
+        default=ROOT / "target/release",
+        help="where the tickrail binary and the dummy plugin's .so are (with --no-build)",
+    )
     ap.add_argument("--engine-config", type=Path, default=ROOT / "config/engine.toml")
     ap.add_argument("--plugin-config", type=Path, default=ROOT / "config/plugins/dummy.json")
     ap.add_argument(
@@ -548,8 +553,8 @@ def main(argv: list[str]) -> int:
     manifest = json.loads((a.data / "manifest.json").read_text())
     a.out.mkdir(parents=True, exist_ok=True)
     capture = a.data / CAPTURE_NAME
-    binary = ROOT / "target/release/tickrail"
-    plugin = ROOT / "target/release/libtickrail_plugin_dummy.so"
+    binary = a.release_dir / "tickrail"
+    plugin = a.release_dir / "libtickrail_plugin_dummy.so"
     archive = a.data / "btcusdt_synthetic.ticks"
     errors: dict[str, str] = {}
     ours = [n for n in ("tickrail", "tickrail-archive") if n in a.only]
@@ -570,7 +575,7 @@ def main(argv: list[str]) -> int:
         "strategy": {"seed": seed, "rate": rate, "qty": qty},
         "runs": a.runs,
         "nice": a.nice,
-        "versions": versions(sys.executable),
+        "versions": versions(sys.executable, binary),
         "results": {},
     }
     # Round-robin (run 1 of every tool, then run 2, ...): a change in background load during

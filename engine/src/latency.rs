@@ -87,6 +87,21 @@ impl Stage {
         Self::Exec,
     ];
 
+    /// The stage the feed thread times (the rest are timed on the hot thread).
+    pub const FEED: [Stage; 1] = [Self::Parse];
+
+    /// The stages the hot thread times: every one but [`Stage::Parse`].
+    pub const HOT: [Stage; Self::COUNT - 1] = [
+        Self::Hop,
+        Self::Hot,
+        Self::TickToDecision,
+        Self::Features,
+        Self::Model,
+        Self::Strategy,
+        Self::Risk,
+        Self::Exec,
+    ];
+
     /// The snake_case name used in reports, file names and metrics.
     pub const fn name(self) -> &'static str {
         match self {
@@ -234,6 +249,9 @@ pub struct LatencyInterval {
     pub end_ns: i64,
     /// Every duration recorded in `[start_ns, end_ns)`.
     pub rec: Box<LatencyRecorder>,
+    /// The stages the recording thread times (its other stages are empty by design, not for
+    /// want of data).
+    pub stages: &'static [Stage],
 }
 
 /// Spare recorders in circulation per channel pair: one being filled by the collector's caller
@@ -243,26 +261,44 @@ pub const SPARES: usize = 2;
 /// Builds the channel pair for interval histograms of `every` (see the module docs), with
 /// [`SPARES`] empty recorders allocated now. `start_ns` is when the first interval starts.
 pub fn interval_channels(every: Duration, start_ns: i64) -> (IntervalSwap, IntervalCollector) {
+    let (mut swaps, collector) = interval_channels_for(every, start_ns, &[&Stage::ALL]);
+    // One producer asked for: one swap made.
+    (swaps.remove(0), collector)
+}
+
+/// [`interval_channels`] for several recording threads feeding one collector: one
+/// [`IntervalSwap`] per entry of `producers`, each naming the stages its thread times (the feed
+/// thread times parsing, the hot thread the rest). [`SPARES`] recorders per producer.
+pub fn interval_channels_for(
+    every: Duration,
+    start_ns: i64,
+    producers: &[&'static [Stage]],
+) -> (Vec<IntervalSwap>, IntervalCollector) {
+    let recorders = SPARES * producers.len().max(1);
     // Bounded by the number of recorders in circulation: a send can never find the channel full.
-    let (filled_tx, filled_rx) = crossbeam_channel::bounded(SPARES);
-    let (spare_tx, spare_rx) = crossbeam_channel::bounded(SPARES);
-    for _ in 0..SPARES {
-        // Capacity SPARES, receiver alive: cannot fail.
+    let (filled_tx, filled_rx) = crossbeam_channel::bounded(recorders);
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded(recorders);
+    for _ in 0..recorders {
+        // Capacity `recorders`, receiver alive: cannot fail.
         let _ = spare_tx.try_send(Box::new(LatencyRecorder::new()));
     }
     let every_ns = i64::try_from(every.as_nanos()).unwrap_or(i64::MAX).max(1);
-    let swap = IntervalSwap {
-        every_ns,
-        start_ns,
-        spare: spare_rx,
-        filled: filled_tx,
-        held: None,
-        sent: 0,
-        missed: 0,
-    };
+    let swaps = producers
+        .iter()
+        .map(|stages| IntervalSwap {
+            every_ns,
+            start_ns,
+            spare: spare_rx.clone(),
+            filled: filled_tx.clone(),
+            held: None,
+            sent: 0,
+            missed: 0,
+            stages,
+        })
+        .collect();
     let collector =
         IntervalCollector { filled: filled_rx, spare: spare_tx, total: LatencyRecorder::new() };
-    (swap, collector)
+    (swaps, collector)
 }
 
 /// The recording thread's end of the interval channels. See the module docs.
@@ -276,6 +312,7 @@ pub struct IntervalSwap {
     held: Option<Box<LatencyRecorder>>,
     sent: u64,
     missed: u64,
+    stages: &'static [Stage],
 }
 
 impl IntervalSwap {
@@ -319,7 +356,12 @@ impl IntervalSwap {
             return false;
         };
         std::mem::swap(rec, &mut *b);
-        let interval = LatencyInterval { start_ns: self.start_ns, end_ns: now_ns, rec: b };
+        let interval = LatencyInterval {
+            start_ns: self.start_ns,
+            end_ns: now_ns,
+            rec: b,
+            stages: self.stages,
+        };
         // The channel holds as many intervals as there are recorders: never full. It fails only
         // when the collector has gone; then the counts go back into `rec`.
         match self.filled.try_send(interval) {

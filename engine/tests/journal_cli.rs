@@ -180,3 +180,57 @@ fn a_missing_path_is_named() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("/nonexistent/journal"));
 }
+
+/// `tickrail run` whose journal hits the file size limit: trading halts, the run still ends with
+/// its report, and the exit status (3) and stderr tell a supervisor why.
+#[test]
+fn a_run_whose_journal_fails_halts_and_exits_3() {
+    let Ok(probe) = Command::new("prlimit").arg("--version").output() else {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    };
+    assert!(probe.status.success());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tmp = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(root.join("config/engine.toml")).unwrap();
+    let mut section = String::new();
+    let mut config = String::new();
+    for line in shipped.lines() {
+        if line.starts_with('[') {
+            section = line.to_string();
+        }
+        let key = line.split('=').next().unwrap_or("").trim();
+        let line = match (section.as_str(), key) {
+            ("[ops]", "enabled") => "enabled = false".to_string(),
+            ("[journal]", "dir") => format!("dir = {:?}", tmp.path().join("journal")),
+            // Every tick journaled: the journal reaches the limit within the first second.
+            ("[journal]", "record_ticks") => "record_ticks = true".to_string(),
+            _ => line.to_string(),
+        };
+        config.push_str(&line);
+        config.push('\n');
+    }
+    // Relative paths in the shipped file (captures, plugin config) stay relative to config/.
+    let cfg = root.join("config").join(format!("test-journal-full-{}.toml", std::process::id()));
+    std::fs::write(&cfg, config).unwrap();
+    let out = Command::new("prlimit")
+        .arg("--fsize=131072")
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_tickrail"))
+        .args(["run", "--quiet", "--duration", "3s", "--config"])
+        .arg(&cfg)
+        .arg("--report")
+        .arg(tmp.path().join("run/report.json"))
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&cfg);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("the journal failed and trading was halted"), "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("run/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["risk"]["state"], "HALTED", "{report:#}");
+}

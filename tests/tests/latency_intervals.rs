@@ -1,6 +1,6 @@
 //! Interval histograms in a real run over the bundled replay (recorded pace, 0.2 s intervals):
-//! the interval log beside the report has lines for the hot thread's stages whose counts add up
-//! exactly to the run's totals, the run report names the log, and `/metrics`, scraped over HTTP
+//! the interval log beside the report has lines for every stage, the hot thread's and the feed
+//! thread's (parsing), whose counts add up exactly to the run's totals, the run report names the log, and `/metrics`, scraped over HTTP
 //! while the run goes on, shows stage quantiles (not NaN) before the run ends. And the
 //! recording side of an interval swap never allocates, whether or not a spare is at hand.
 
@@ -67,6 +67,7 @@ fn a_run_logs_intervals_that_add_up_and_serves_live_quantiles() {
     let (p99, text) = scraper.join().unwrap().expect("live stage quantiles during the run");
     assert!(p99 > 0.0 && p99 < 60.0, "{p99}");
     assert!(p99_of(&text, "hop").is_some_and(|v| !v.is_nan()), "{text}");
+    assert!(p99_of(&text, "parse").is_some(), "{text}");
     assert!(out.hot.processed > 0);
 
     // The interval log: a line per stage per interval, adding up to the run's counts.
@@ -85,9 +86,13 @@ fn a_run_logs_intervals_that_add_up_and_serves_live_quantiles() {
         let lines = log.entries.iter().filter(|e| e.stage == s).count();
         assert!(lines >= 5, "{}: {lines} intervals", s.name());
     }
-    // The feed's parse stage stays cumulative: in the report, not in the log.
-    assert_eq!(log.count(Stage::Parse), 0);
-    assert!(report.latency_ns["parse"].count > 0);
+    // The feed thread hands its parse stage over by the same intervals.
+    let parsed = report.latency_ns["parse"].count;
+    assert!(parsed > 0);
+    assert_eq!(log.count(Stage::Parse), parsed);
+    assert_eq!(out.latency.percentiles(Stage::Parse).count, parsed);
+    let lines = log.entries.iter().filter(|e| e.stage == Stage::Parse).count();
+    assert!(lines >= 5, "parse: {lines} intervals");
     // Intervals follow each other in time.
     let ttd: Vec<_> = log.entries.iter().filter(|e| e.stage == Stage::TickToDecision).collect();
     for w in ttd.windows(2) {

@@ -34,7 +34,7 @@ pub use pacing::ReconnectTimes;
 pub use rest::{fetch_snapshot, fetch_snapshot_body, rest_base_for, SnapshotFetchError};
 
 use crate::clock;
-use crate::latency::{LatencyRecorder, Stage};
+use crate::latency::{IntervalSwap, LatencyRecorder, Stage};
 use crate::pipeline::InputEvent;
 use crate::reject::{Reject, RejectCounts};
 use crate::ring::Producer;
@@ -229,6 +229,8 @@ pub struct Feed<K: FeedSink = Producer<InputEvent>> {
     sink: K,
     stats: FeedStats,
     latency: LatencyRecorder,
+    /// Hands the parse latency over once per report interval (see [`Feed::with_intervals`]).
+    intervals: Option<IntervalSwap>,
     stop: Arc<AtomicBool>,
     last_error: Option<String>,
     metrics: Option<Arc<crate::ops::EngineMetrics>>,
@@ -267,6 +269,7 @@ impl<K: FeedSink> Feed<K> {
             sink,
             stats: FeedStats::default(),
             latency: LatencyRecorder::new(),
+            intervals: None,
             stop,
             last_error: None,
             metrics: None,
@@ -281,6 +284,23 @@ impl<K: FeedSink> Feed<K> {
     pub fn with_metrics(mut self, metrics: Arc<crate::ops::EngineMetrics>) -> Self {
         self.metrics = Some(metrics);
         self
+    }
+
+    /// Hands the parse-stage latency over once per interval (checked every 1,024 frames and
+    /// whenever the socket is idle), for the live `/metrics` quantiles and the interval log; the
+    /// last partial interval goes over when the feed stops. The outcome's
+    /// [`latency`](FeedOutcome::latency) then holds only what could not be handed over.
+    pub fn with_intervals(mut self, swap: IntervalSwap) -> Self {
+        self.intervals = Some(swap);
+        self
+    }
+
+    /// Hands the interval over if it is due (a clock read and a compare otherwise).
+    #[inline]
+    fn poll_interval(&mut self) {
+        if let Some(swap) = &mut self.intervals {
+            swap.poll(&mut self.latency, clock::now_ns());
+        }
     }
 
     /// Copies the counters into the metrics: a few relaxed atomic stores and one clock read.
@@ -392,6 +412,9 @@ impl<K: FeedSink> Feed<K> {
             }
         };
         self.stats.ring_full = self.sink.full_events();
+        if let Some(swap) = self.intervals.take() {
+            swap.finish(&mut self.latency, clock::now_ns());
+        }
         tracing::info!(
             reason = ?stop,
             received = self.stats.received,
@@ -486,6 +509,9 @@ impl<K: FeedSink> Feed<K> {
                             self.publish_metrics(true);
                         }
                     }
+                    if self.stats.received.is_multiple_of(1024) {
+                        self.poll_interval();
+                    }
                     if resync {
                         self.stats.book_resyncs += 1;
                         self.sync_books();
@@ -518,6 +544,7 @@ impl<K: FeedSink> Feed<K> {
                         std::hint::spin_loop();
                         continue;
                     }
+                    self.poll_interval();
                     let mut wait = self.settings.stale_after - silent;
                     wait = wait.min(Duration::from_millis(100));
                     if let Some(d) = self.settings.deadline {

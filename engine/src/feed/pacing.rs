@@ -28,6 +28,27 @@ pub struct ReconnectTimes {
     pub shortest_attempt_gap: Option<Duration>,
 }
 
+impl ReconnectTimes {
+    /// For reports: the number of samples, reconnect time p50/p99/max (nearest rank) and the
+    /// shortest gap between attempts, in milliseconds.
+    pub fn summary(&self) -> serde_json::Value {
+        let mut v = self.samples_ns.clone();
+        v.sort_unstable();
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let at = |q: f64| {
+            let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1));
+            v.get(rank - 1).map(|&ns| ms(ns))
+        };
+        serde_json::json!({
+            "count": v.len(),
+            "p50_ms": at(0.50),
+            "p99_ms": at(0.99),
+            "max_ms": v.last().map(|&ns| ms(ns)),
+            "shortest_attempt_gap_ms": self.shortest_attempt_gap.map(|d| d.as_secs_f64() * 1e3),
+        })
+    }
+}
+
 /// Paces connection attempts and times reconnects (on the feed thread).
 #[derive(Debug)]
 pub(super) struct Pacer {
@@ -89,6 +110,20 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_reports_nearest_rank_percentiles_in_ms() {
+        let t = ReconnectTimes {
+            samples_ns: (1..=100u64).rev().map(|i| i * 1_000_000).collect(),
+            shortest_attempt_gap: Some(Duration::from_millis(1000)),
+        };
+        let s = t.summary();
+        assert_eq!((s["count"].as_u64(), s["p50_ms"].as_f64()), (Some(100), Some(50.0)));
+        assert_eq!((s["p99_ms"].as_f64(), s["max_ms"].as_f64()), (Some(99.0), Some(100.0)));
+        assert_eq!(s["shortest_attempt_gap_ms"].as_f64(), Some(1000.0));
+        let none = ReconnectTimes::default().summary();
+        assert_eq!((none["count"].as_u64(), none["p50_ms"].is_null()), (Some(0), true));
+    }
 
     #[test]
     fn the_floor_counts_from_the_previous_attempt() {

@@ -384,12 +384,20 @@ impl EngineMetrics {
         }
     }
 
-    /// Refreshes every stage summary during a run: quantiles from the latest `interval` (how
-    /// the tails look now), `_sum` and `_count` from the run's cumulative `total` (so rates over
-    /// them stay monotonic, as Prometheus expects of a summary). A stage with no data in the
-    /// interval reads NaN. Ops side only.
-    pub fn refresh_latency_interval(&self, interval: &LatencyRecorder, total: &LatencyRecorder) {
+    /// Refreshes the summaries of `stages` (those the interval's thread times) during a run:
+    /// quantiles from the latest `interval` (how the tails look now), `_sum` and `_count` from
+    /// the run's cumulative `total` (so rates over them stay monotonic, as Prometheus expects of
+    /// a summary). A stage with no data in the interval reads NaN. Ops side only.
+    pub fn refresh_latency_interval(
+        &self,
+        interval: &LatencyRecorder,
+        total: &LatencyRecorder,
+        stages: &[Stage],
+    ) {
         for (stage, summary) in Stage::ALL.iter().zip(self.stage_latency.iter()) {
+            if !stages.contains(stage) {
+                continue;
+            }
             let p = interval.percentiles(*stage);
             let q = [p.p50, p.p90, p.p99, p.p999].map(|ns| nan_if_empty(p.count, ns));
             let t = total.percentiles(*stage);

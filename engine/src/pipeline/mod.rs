@@ -11,10 +11,10 @@
 //! the config asks for one), waits for the feed to end, drains the rings and returns the
 //! counters and merged histograms.
 //!
-//! With `[report] interval_s` on, the hot thread also hands its latency histograms over once
-//! per interval (a swap with a recycled spare, no allocation) to a `tickrail-latency` thread,
-//! which keeps the run total, refreshes `/metrics` and appends to the interval log. The feed
-//! thread's Parse stage stays cumulative and joins the total at the end.
+//! With `[report] interval_s` on, the hot thread and the feed thread (its Parse stage) also hand
+//! their latency histograms over once per interval (a swap with a recycled spare, no
+//! allocation) to a `tickrail-latency` thread, which keeps the run total, refreshes `/metrics`
+//! and appends to the interval log.
 //!
 //! With a model configured, a `tickrail-model` thread ([`model_reload`]) loads and checks new
 //! versions of the model file (on `POST /control/model/reload`, or when `[model] watch` sees one)
@@ -427,7 +427,8 @@ pub fn run_returning_strategy<S: Strategy + Send + 'static>(
     let model_loader =
         model_reload::start(cfg, &mut trader.model, model_waker, feed_metrics.clone())?;
     let ops_metrics = feed_metrics.clone();
-    let (hot_intervals, intervals) = start_intervals(cfg, opts, feed_metrics.clone())?;
+    let (hot_intervals, feed_intervals, intervals) =
+        start_intervals(cfg, opts, feed_metrics.clone())?;
     let controls = Arc::new(Controls::default());
     if let Some(hook) = hooks.on_controls {
         hook(controls.clone());
@@ -465,7 +466,10 @@ pub fn run_returning_strategy<S: Strategy + Send + 'static>(
         .name("tickrail-feed".into())
         .spawn(move || {
             pin(feed_core);
-            let feed = Feed::new(settings, in_prod, feed_stop);
+            let mut feed = Feed::new(settings, in_prod, feed_stop);
+            if let Some(swap) = feed_intervals {
+                feed = feed.with_intervals(swap);
+            }
             match feed_metrics {
                 Some(m) => feed.with_metrics(m).run(),
                 None => feed.run(),
@@ -545,18 +549,26 @@ pub fn run_returning_strategy<S: Strategy + Send + 'static>(
 
 type IntervalsThread = thread::JoinHandle<(LatencyRecorder, IntervalsInfo)>;
 
+/// The hot thread's and the feed thread's ends of the interval channels, and the collector.
+type Intervals = (
+    Option<crate::latency::IntervalSwap>,
+    Option<crate::latency::IntervalSwap>,
+    Option<IntervalsThread>,
+);
+
 /// Starts the interval collector when `[report] interval_s` is on: a thread that folds the hot
-/// thread's interval histograms into the run total, refreshes `/metrics` from them and appends
-/// them to the interval log. It blocks on its channel and never touches the hot path; it ends
-/// when the hot thread drops its end, returning the total of every interval.
+/// thread's and the feed thread's interval histograms (parsing is timed on the feed thread) into
+/// the run total, refreshes `/metrics` from them and appends them to the interval log. It blocks
+/// on its channel and never touches the hot path; it ends when both threads have dropped their
+/// ends, returning the total of every interval.
 fn start_intervals(
     cfg: &EngineConfig,
     opts: &RunOptions,
     metrics: Option<Arc<crate::ops::EngineMetrics>>,
-) -> Result<(Option<crate::latency::IntervalSwap>, Option<IntervalsThread>), RunError> {
+) -> Result<Intervals, RunError> {
     let interval_s = cfg.report.interval_s;
     if interval_s <= 0.0 {
-        return Ok((None, None));
+        return Ok((None, None, None));
     }
     let start_ns = crate::clock::now_ns();
     let mut log = match &opts.interval_log {
@@ -566,7 +578,13 @@ fn start_intervals(
         None => None,
     };
     let every = Duration::from_secs_f64(interval_s);
-    let (swap, collector) = crate::latency::interval_channels(every, start_ns);
+    let (mut swaps, collector) = crate::latency::interval_channels_for(
+        every,
+        start_ns,
+        &[&crate::latency::Stage::HOT, &crate::latency::Stage::FEED],
+    );
+    let feed_swap = swaps.pop();
+    let hot_swap = swaps.pop();
     let mut info =
         IntervalsInfo { interval_s, log: opts.interval_log.clone(), ..Default::default() };
     let handle = thread::Builder::new()
@@ -575,7 +593,7 @@ fn start_intervals(
             let total = collector.run(|iv, total| {
                 info.intervals += 1;
                 if let Some(m) = &metrics {
-                    m.refresh_latency_interval(&iv.rec, total);
+                    m.refresh_latency_interval(&iv.rec, total, iv.stages);
                 }
                 if let Some(w) = &mut log {
                     match w.append(iv.start_ns, iv.end_ns, &iv.rec) {
@@ -591,7 +609,7 @@ fn start_intervals(
             (total, info)
         })
         .map_err(|source| RunError::Spawn { name: "latency", source })?;
-    Ok((Some(swap), Some(handle)))
+    Ok((hot_swap, feed_swap, Some(handle)))
 }
 
 /// The ops thread: takes outputs until the hot thread is done, journaling every audit event

@@ -100,6 +100,7 @@ impl RunOutcome {
             serde_json::json!({
                 "stop": format!("{:?}", self.feed.stop), "last_error": self.feed.last_error,
                 "connect_failures": f.connect_failures, "snapshot_failures": f.snapshot_failures,
+                "reconnect": self.feed.reconnect_times.summary(),
             }),
         );
         report

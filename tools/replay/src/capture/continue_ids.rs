@@ -82,7 +82,10 @@ impl Continuation {
         struct Spans {
             trade: Option<Span>,
             agg: Option<Span>,
+            /// Depth updates' `U`..`u`: these must stay contiguous (books resync on a gap).
             update: Option<Span>,
+            /// bookTicker `u`: same id space, only required to increase.
+            quote: Option<Span>,
         }
         let mut spans: HashMap<String, Spans> = HashMap::new();
         let mut times: Option<Span> = None;
@@ -109,7 +112,7 @@ impl Continuation {
                     }
                 }
                 Event::BookTicker => {
-                    num(data, "u").into_iter().for_each(|u| Span::add(&mut s.update, u))
+                    num(data, "u").into_iter().for_each(|u| Span::add(&mut s.quote, u))
                 }
                 Event::Kline => {
                     if let Some(k) = data.get("k") {
@@ -123,11 +126,14 @@ impl Continuation {
         let steps = spans
             .into_iter()
             .map(|(sym, s)| {
-                let steps = Steps {
-                    trade: Span::step(s.trade),
-                    agg: Span::step(s.agg),
-                    update: Span::step(s.update),
-                };
+                // The depth span keeps depth ids contiguous across the boundary (a gap would
+                // make every client resync its book). bookTicker ids share the space and move
+                // with them; quotes recorded after the last depth update can then sit a few ids
+                // above the next pass's first quotes, which a client sees as stale quotes at the
+                // boundary. Without depth, the bookTicker span keeps them rising.
+                let (depth, quote) = (Span::step(s.update), Span::step(s.quote));
+                let update = if depth > 0 { depth } else { quote };
+                let steps = Steps { trade: Span::step(s.trade), agg: Span::step(s.agg), update };
                 (sym, steps)
             })
             .collect();
@@ -345,15 +351,16 @@ mod tests {
             two,
             r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1020,"s":"BTCUSDT","t":106,"p":"1.0","q":"1.0","T":1019,"m":true,"M":true}}"#
         );
-        // Update ids span 500..=509 (10) across bookTicker and depth.
-        let quote = c.message(&cap.messages[1].text, 1);
-        assert!(quote.contains(r#""u":510,"#), "{quote}");
+        // Depth updates span 501..=509 (9 ids): the next pass's first update follows the last.
         let depth = c.message(&cap.messages[2].text, 1);
-        assert!(depth.contains(r#""U":511,"u":519,"#) && depth.contains(r#""E":1011,"#), "{depth}");
+        assert!(depth.contains(r#""U":510,"u":518,"#) && depth.contains(r#""E":1011,"#), "{depth}");
+        // bookTicker ids share that space and move with it.
+        let quote = c.message(&cap.messages[1].text, 1);
+        assert!(quote.contains(r#""u":509,"#), "{quote}");
         // ETH has one trade id: each pass moves it by one.
         let eth = c.message(&cap.messages[4].text, 3);
         assert!(eth.contains(r#""t":10,"#) && eth.contains(r#""E":1033,"#), "{eth}");
-        assert_eq!(c.update_id("BTCUSDT", 509, 2), 529);
+        assert_eq!(c.update_id("BTCUSDT", 509, 2), 527);
     }
 
     #[test]

@@ -108,16 +108,18 @@ impl Books {
     }
 
     /// The snapshot body for `symbol` (any case) at feed index `upto` (events before it are
-    /// applied), with at most `limit` levels a side.
+    /// applied) of pass `pass` (its `lastUpdateId` continued as the stream's update ids are),
+    /// with at most `limit` levels a side.
     pub(crate) fn body(
         &self,
         symbol: &str,
         upto: usize,
+        pass: u64,
         limit: Option<usize>,
         feed: &Feed,
     ) -> Result<String, BookError> {
-        let sym =
-            self.by_symbol.get(&symbol.to_ascii_uppercase()).ok_or(BookError::UnknownSymbol)?;
+        let upper = symbol.to_ascii_uppercase();
+        let sym = self.by_symbol.get(&upper).ok_or(BookError::UnknownSymbol)?;
         let mut st = sym.state.lock().unwrap_or_else(|p| p.into_inner());
         if st.upto > upto {
             st.book = st.recorded.clone();
@@ -133,7 +135,8 @@ impl Books {
             }
         }
         st.upto = upto;
-        Ok(render(&st.book, limit.unwrap_or(usize::MAX)))
+        let id = feed.continuation.update_id(&upper, st.book.last_update_id, pass);
+        Ok(render(&st.book, id, limit.unwrap_or(usize::MAX)))
     }
 }
 
@@ -188,10 +191,10 @@ fn is_zero(text: &str) -> Option<bool> {
     decimal_key(text).map(|k| k == 0)
 }
 
-fn render(book: &Book, limit: usize) -> String {
+fn render(book: &Book, last_update_id: u64, limit: usize) -> String {
     let levels = book.bids.len().min(limit) + book.asks.len().min(limit);
     let mut out = String::with_capacity(64 + levels * 40);
-    let _ = write!(out, "{{\"lastUpdateId\":{},\"bids\":[", book.last_update_id);
+    let _ = write!(out, "{{\"lastUpdateId\":{last_update_id},\"bids\":[");
     push_levels(&mut out, book.bids.values().take(limit));
     out.push_str("],\"asks\":[");
     push_levels(&mut out, book.asks.values().take(limit));
@@ -246,25 +249,25 @@ mod tests {
     #[test]
     fn serves_the_recorded_snapshot_before_newer_events() {
         let (feed, books) = fixture();
-        let body = books.body("abcusdt", 1, None, &feed).unwrap();
+        let body = books.body("abcusdt", 1, 0, None, &feed).unwrap();
         assert_eq!(
             body,
             r#"{"lastUpdateId":10,"bids":[["10.00","1.00"],["9.00","2.00"]],"asks":[["11.0","1"]]}"#
         );
-        assert_eq!(books.body("XYZ", 1, None, &feed), Err(BookError::UnknownSymbol));
+        assert_eq!(books.body("XYZ", 1, 0, None, &feed), Err(BookError::UnknownSymbol));
     }
 
     #[test]
     fn rolls_forward_limits_and_restarts_after_a_wrap() {
         let (feed, books) = fixture();
-        let body = books.body("ABCUSDT", 3, None, &feed).unwrap();
+        let body = books.body("ABCUSDT", 3, 0, None, &feed).unwrap();
         assert_eq!(
             body,
             r#"{"lastUpdateId":13,"bids":[["9.5","2"],["9.00","2.00"]],"asks":[["10.5","1"],["11.0","3"]]}"#
         );
-        let body = books.body("ABCUSDT", 3, Some(1), &feed).unwrap();
+        let body = books.body("ABCUSDT", 3, 0, Some(1), &feed).unwrap();
         assert_eq!(body, r#"{"lastUpdateId":13,"bids":[["9.5","2"]],"asks":[["10.5","1"]]}"#);
-        let body = books.body("ABCUSDT", 2, None, &feed).unwrap();
+        let body = books.body("ABCUSDT", 2, 0, None, &feed).unwrap();
         assert!(body.starts_with(r#"{"lastUpdateId":12,"#), "{body}");
     }
 

@@ -2,7 +2,7 @@
 //! (slices of one shared buffer, so sending clones a reference count and allocates nothing), a
 //! small integer id per stream for the subscription test, and the replay clock.
 
-use crate::capture::Capture;
+use crate::capture::{Capture, Continuation};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -29,6 +29,9 @@ pub(crate) struct Feed {
     /// Recorded time one pass over the capture takes, plus one mean message gap, so the first
     /// message of the next pass follows the last one as the others follow each other.
     loop_period_ns: i64,
+    /// Ids and exchange times of later passes (a looped replay continues them, as the exchange
+    /// would, instead of repeating them).
+    pub(crate) continuation: Continuation,
 }
 
 #[derive(Deserialize)]
@@ -82,7 +85,9 @@ impl Feed {
             _ => 0,
         };
         let gap = if entries.len() > 1 { span / (entries.len() as i64 - 1) } else { 0 };
-        Self { entries, streams, ids, loop_period_ns: (span + gap).max(1) }
+        let loop_period_ns = (span + gap).max(1);
+        let continuation = Continuation::new(capture, loop_period_ns);
+        Self { entries, streams, ids, loop_period_ns, continuation }
     }
 
     pub(crate) fn len(&self) -> u64 {
@@ -93,6 +98,27 @@ impl Feed {
     #[inline]
     pub(crate) fn entry(&self, pos: u64) -> &Entry {
         &self.entries[(pos % self.len()) as usize]
+    }
+
+    /// The pass (0 for the first) absolute position `pos` is in.
+    #[inline]
+    pub(crate) fn pass(&self, pos: u64) -> u64 {
+        pos / self.len()
+    }
+
+    /// The text to send for absolute position `pos` (`raw`: only the envelope's data): as
+    /// recorded in the first pass (a reference-count clone), with ids and exchange times continued
+    /// in later ones (a new text).
+    pub(crate) fn text(&self, pos: u64, raw: bool) -> Utf8Bytes {
+        let e = self.entry(pos);
+        let recorded = if raw { &e.raw } else { &e.combined };
+        match self.pass(pos) {
+            0 => recorded.clone(),
+            pass => match self.continuation.message(recorded, pass) {
+                std::borrow::Cow::Borrowed(_) => recorded.clone(),
+                std::borrow::Cow::Owned(text) => Utf8Bytes::from(text),
+            },
+        }
     }
 
     /// Replay time of absolute position `pos`: its receive time, shifted one loop period per pass.

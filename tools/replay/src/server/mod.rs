@@ -259,11 +259,15 @@ impl Shared {
         self.shutdown.load(Ordering::Acquire)
     }
 
-    /// Feed index the REST snapshot reflects: events before it are applied.
-    fn snapshot_upto(&self) -> usize {
+    /// Feed index the REST snapshot reflects (events before it are applied), and the pass.
+    fn snapshot_upto(&self) -> (usize, u64) {
         let n = self.feed.len();
         let c = self.cursor.load(Ordering::Acquire);
-        (if self.cfg.looped { c % n } else { c.min(n) }) as usize
+        if self.cfg.looped {
+            ((c % n) as usize, c / n)
+        } else {
+            (c.min(n) as usize, 0)
+        }
     }
 }
 
@@ -517,7 +521,8 @@ fn serve_http(
             ),
         },
     };
-    match shared.books.body(symbol, shared.snapshot_upto(), limit, &shared.feed) {
+    let (upto, pass) = shared.snapshot_upto();
+    match shared.books.body(symbol, upto, pass, limit, &shared.feed) {
         Ok(body) => {
             shared.stats.snapshots_served.fetch_add(1, Ordering::Relaxed);
             http::respond(stream, "200 OK", "application/json", &body, keep_alive)

@@ -268,10 +268,7 @@ impl Session<'_> {
             }
             let entry = feed.entry(self.pos);
             if self.subs.on[entry.stream_id as usize] {
-                let text = match self.endpoint {
-                    Endpoint::Combined => entry.combined.clone(),
-                    Endpoint::Raw => entry.raw.clone(),
-                };
+                let text = feed.text(self.pos, self.endpoint == Endpoint::Raw);
                 if let Err(e) = self.ws.write(Message::Text(text)) {
                     shared.stats.messages_sent.fetch_add(sent, Ordering::Relaxed);
                     return Err(ws_end(e));

@@ -352,6 +352,36 @@ fn looped_replay_wraps_around() {
 }
 
 #[test]
+fn looped_replay_continues_trade_ids_and_times() {
+    let trade = |i: u64| {
+        let text = format!(
+            r#"{{"stream":"btcusdt@trade","data":{{"e":"trade","E":{e},"s":"BTCUSDT","t":{t},"p":"1.0","q":"1.0","T":{e},"m":true,"M":true}}}}"#,
+            e = 1_000 + i,
+            t = 100 + i
+        );
+        CaptureMessage {
+            recv_ns: 1_000_000_000 + i as i64 * 1_000_000,
+            stream: "btcusdt@trade".into(),
+            text,
+        }
+    };
+    let capture = Capture { messages: (0..4).map(trade).collect(), snapshots: vec![] };
+    let server = start(capture, ReplayConfig { looped: true, ..max_speed() });
+    let mut ws = connect(&server, "/ws/btcusdt@trade");
+    let (texts, _) = read_texts(&mut ws, 12);
+    let field = |t: &str, k: &str| {
+        serde_json::from_str::<serde_json::Value>(t).unwrap()[k].as_u64().unwrap()
+    };
+    // Three passes of four trades: ids run on without a repeat, exchange times keep rising.
+    let ids: Vec<u64> = texts.iter().map(|t| field(t, "t")).collect();
+    assert_eq!(ids, (100..112).collect::<Vec<_>>());
+    let times: Vec<u64> = texts.iter().map(|t| field(t, "E")).collect();
+    assert!(times.windows(2).all(|w| w[1] > w[0]), "{times:?}");
+    drop(ws);
+    server.shutdown();
+}
+
+#[test]
 fn paced_replay_never_runs_ahead_of_the_recorded_gaps() {
     // 101 messages spanning 1 s of recording, replayed at 10x: at least 100 ms, in order.
     let cfg = ReplayConfig { speed: Speed::Factor(10.0), ..ReplayConfig::default() };
