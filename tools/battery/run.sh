@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reliability battery at full scale, one command:
 #
-#   bash tools/battery/run.sh                 # every part (about 1 hour on 2 cores)
+#   bash tools/battery/run.sh                 # every part (1–2 hours on 2 cores)
 #   bash tools/battery/run.sh --only kill_9 disk_full
 #   bash tools/battery/run.sh --fuzz 300      # also each fuzz target for 300 s (nightly toolchain)
 #   bash tools/battery/run.sh --soak 1h       # also a soak of that length (48h for the long one)
