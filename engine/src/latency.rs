@@ -91,16 +91,15 @@ impl Stage {
     pub const FEED: [Stage; 1] = [Self::Parse];
 
     /// The stages the hot thread times: every one but [`Stage::Parse`].
-    pub const HOT: [Stage; Self::COUNT - 1] = [
-        Self::Hop,
-        Self::Hot,
-        Self::TickToDecision,
-        Self::Features,
-        Self::Model,
-        Self::Strategy,
-        Self::Risk,
-        Self::Exec,
-    ];
+    pub const HOT: [Stage; Self::COUNT - 1] = {
+        let mut hot = [Self::Hop; Self::COUNT - 1];
+        let mut i = 1;
+        while i < Self::COUNT {
+            hot[i - 1] = Self::ALL[i];
+            i += 1;
+        }
+        hot
+    };
 
     /// The snake_case name used in reports, file names and metrics.
     pub const fn name(self) -> &'static str {
@@ -427,6 +426,9 @@ mod tests {
             assert_eq!(Stage::from_name(s.name()), Some(*s));
         }
         assert_eq!(Stage::from_name("nope"), None);
+        // The feed thread times parsing, the hot thread every other stage.
+        assert_eq!(Stage::FEED[..], Stage::ALL[..1]);
+        assert_eq!(Stage::HOT[..], Stage::ALL[1..]);
     }
 
     #[test]

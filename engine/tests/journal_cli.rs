@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use tickrail_engine::journal::{Journal, JournalConfig, Record};
 
+mod support;
+
 fn tickrail(args: &[&str], path: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tickrail")).args(args).arg(path).output().unwrap()
 }
@@ -190,41 +192,27 @@ fn a_run_whose_journal_fails_halts_and_exits_3() {
         return;
     };
     assert!(probe.status.success());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let tmp = tempfile::tempdir().unwrap();
-    let shipped = std::fs::read_to_string(root.join("config/engine.toml")).unwrap();
-    let mut section = String::new();
-    let mut config = String::new();
-    for line in shipped.lines() {
-        if line.starts_with('[') {
-            section = line.to_string();
-        }
-        let key = line.split('=').next().unwrap_or("").trim();
-        let line = match (section.as_str(), key) {
-            ("[ops]", "enabled") => "enabled = false".to_string(),
-            ("[journal]", "dir") => format!("dir = {:?}", tmp.path().join("journal")),
+    let cfg = support::shipped_config_with(
+        &format!("test-journal-full-{}", std::process::id()),
+        &[
+            ("[ops]", "enabled", "false".into()),
+            ("[journal]", "dir", format!("{:?}", tmp.path().join("journal"))),
             // Every tick journaled: the journal reaches the limit within the first second.
-            ("[journal]", "record_ticks") => "record_ticks = true".to_string(),
-            _ => line.to_string(),
-        };
-        config.push_str(&line);
-        config.push('\n');
-    }
-    // Relative paths in the shipped file (captures, plugin config) stay relative to config/.
-    let cfg = root.join("config").join(format!("test-journal-full-{}.toml", std::process::id()));
-    std::fs::write(&cfg, config).unwrap();
+            ("[journal]", "record_ticks", "true".into()),
+        ],
+    );
     let out = Command::new("prlimit")
         .arg("--fsize=131072")
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_tickrail"))
         .args(["run", "--quiet", "--duration", "3s", "--config"])
-        .arg(&cfg)
+        .arg(&cfg.0)
         .arg("--report")
         .arg(tmp.path().join("run/report.json"))
         .current_dir(tmp.path())
         .output()
         .unwrap();
-    let _ = std::fs::remove_file(&cfg);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("the journal failed and trading was halted"), "{stderr}");

@@ -10,12 +10,10 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod support;
+
 const OPS_TOKEN: &str = "ops-secret-7f3a9c1e5b2d4f60a8c7e9b1d3f5a7c9";
 const BOT_TOKEN: &str = "123456789:AAsecret-bot-token_0123456789abcdefXYZ";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -67,16 +65,6 @@ fn http(port: u16, request: &str) -> String {
     out
 }
 
-/// The generated config lives beside the shipped one (its relative paths resolve from there);
-/// it goes when the test ends, passed or not.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
@@ -93,37 +81,28 @@ fn no_output_of_a_run_contains_a_secret() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let (api_base, alerts) = bot_api();
-    let shipped = std::fs::read_to_string(root().join("config/engine.toml")).unwrap();
-    let mut text = String::new();
-    let mut section = String::new();
-    for line in shipped.lines() {
-        if line.starts_with('[') {
-            section = line.to_string();
-        }
-        let key = line.split('=').next().unwrap_or("").trim();
-        let set = |v: &str| format!("{key} = {v}");
-        let line = match (section.as_str(), key) {
-            ("[ops]", "listen") => set(&format!("\"127.0.0.1:{port}\"")),
-            ("[ops]", "token_env") => set("\"TICKRAIL_TEST_OPS_TOKEN\""),
-            ("[logs]", "level") => set("\"trace\""),
-            ("[logs]", "format") => set("\"json\""),
-            ("[logs]", "dir") => set(&format!("{:?}", tmp.path().join("logs"))),
-            ("[journal]", "dir") => set(&format!("{:?}", tmp.path().join("journal"))),
-            ("[alerts]", "enabled") => set("true"),
-            ("[alerts]", "api_base") => set(&format!("\"{api_base}\"")),
-            ("[alerts]", "token_env") => set("\"TICKRAIL_TEST_BOT_TOKEN\""),
-            ("[alerts]", "chat_id") => set("\"-1001\""),
-            ("[alerts]", "instance") => set("\"secrets\""),
-            ("[report]", "interval_s") => set("0.5"),
-            _ => line.to_string(),
-        };
-        text.push_str(&line);
-        text.push('\n');
-    }
-    // Relative paths in the shipped file (captures, plugin config) stay relative to config/.
-    let cfg = root().join("config").join(format!("test-secrets-{port}.toml"));
-    std::fs::write(&cfg, text).unwrap();
-    let _remove = RemoveOnDrop(cfg.clone());
+    let q = |v: &str| format!("\"{v}\"");
+    let path = |p: &Path| format!("{p:?}");
+    // The generated config lives beside the shipped one (its relative paths resolve from
+    // there); it goes when the test ends, passed or not.
+    let cfg_file = support::shipped_config_with(
+        &format!("test-secrets-{port}"),
+        &[
+            ("[ops]", "listen", q(&format!("127.0.0.1:{port}"))),
+            ("[ops]", "token_env", q("TICKRAIL_TEST_OPS_TOKEN")),
+            ("[logs]", "level", q("trace")),
+            ("[logs]", "format", q("json")),
+            ("[logs]", "dir", path(&tmp.path().join("logs"))),
+            ("[journal]", "dir", path(&tmp.path().join("journal"))),
+            ("[alerts]", "enabled", "true".into()),
+            ("[alerts]", "api_base", q(&api_base)),
+            ("[alerts]", "token_env", q("TICKRAIL_TEST_BOT_TOKEN")),
+            ("[alerts]", "chat_id", q("-1001")),
+            ("[alerts]", "instance", q("secrets")),
+            ("[report]", "interval_s", "0.5".into()),
+        ],
+    );
+    let cfg = cfg_file.0.clone();
     let report = tmp.path().join("run/report.json");
     let child = Command::new(env!("CARGO_BIN_EXE_tickrail"))
         .args(["run", "--duration", "4s", "--config"])

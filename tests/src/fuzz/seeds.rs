@@ -219,7 +219,12 @@ fn journals() -> Vec<Vec<u8>> {
                 config: text.chars().take(600).collect(),
                 strategy: "builtin:dummy".into(),
             },
-            Record::Tick { tick_seq: 1, bytes: tick_bytes() },
+            Record::Tick {
+                tick_seq: 1,
+                bytes: tickrail_engine::pipeline::audit::tick_bytes(
+                    &archive_ticks(1).into_iter().next().unwrap_or_default(),
+                ),
+            },
             Record::Order {
                 tick_seq: 1,
                 order_id: 1,
@@ -292,22 +297,6 @@ fn journals() -> Vec<Vec<u8>> {
         out.push(cut_at_frame(&bytes, 16 << 10));
     }
     out
-}
-
-/// A real trade tick's 64 bytes, as the journal stores input ticks.
-fn tick_bytes() -> [u8; 64] {
-    let t = archive_ticks(1).into_iter().next().unwrap_or_default();
-    let mut b = [0u8; 64];
-    b[0..8].copy_from_slice(&t.ts_exch_ns.to_le_bytes());
-    b[8..16].copy_from_slice(&t.ts_recv_ns.to_le_bytes());
-    b[16..18].copy_from_slice(&t.symbol.to_le_bytes());
-    b[18] = t.kind;
-    b[19] = t.side;
-    b[20..24].copy_from_slice(&t.flags.to_le_bytes());
-    for (i, w) in t.words().iter().enumerate() {
-        b[24 + 8 * i..32 + 8 * i].copy_from_slice(&w.to_le_bytes());
-    }
-    b
 }
 
 /// The segment cut after the last whole frame that ends within `max` bytes.
