@@ -8,7 +8,7 @@
 #
 # Each part is an ordinary test run with TICKRAIL_BATTERY=full, which makes it use the counts of
 # tests/RELIABILITY.md instead of the CI-sized ones (the same tests run small on every commit).
-# Builds with optimisations (thin LTO, its own target directory), writes every log to
+# Builds with optimisations (thin LTO, in target/battery-build), writes every log to
 # target/battery/logs/, every figure to target/battery/figures/<name>.json, and the table of
 # figures to target/battery/SUMMARY.md. Exits non-zero when any part failed.
 set -uo pipefail
@@ -52,7 +52,8 @@ wanted() {
 
 export TICKRAIL_BATTERY=full
 export CARGO_PROFILE_RELEASE_LTO=thin
-export CARGO_TARGET_DIR=target/battery-build
+# Its own target directory by default (optimised test builds); CARGO_TARGET_DIR overrides it.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/battery-build}
 mkdir -p "$OUT/logs" "$OUT/figures"
 export TICKRAIL_BATTERY_OUT="$PWD/$OUT/figures"
 RESULTS="$OUT/results.tsv"
