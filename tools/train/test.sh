@@ -3,7 +3,8 @@
 #
 # The virtualenv lives at target/train-venv (or $TICKRAIL_TRAIN_TEST_VENV) and is made again only
 # when the pinned requirements or the Python version change (a stamp of their hash inside it).
-# Builds the tickrail binary the tests drive (debug) and expects ../shared/data beside the checkout.
+# Builds the tickrail binary the tests drive (debug) unless TICKRAIL_BIN names one, and expects
+# ../shared/data beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,10 +24,15 @@ else
     echo "== training venv: $venv (requirements unchanged)"
 fi
 
-echo "== tickrail binary (debug)"
-cargo build -q -p tickrail-engine --bin tickrail
+# TICKRAIL_BIN may name a tickrail binary already built (CI passes the one `cargo test` built).
+if [[ -n ${TICKRAIL_BIN:-} && -x ${TICKRAIL_BIN} ]]; then
+    echo "== tickrail binary: $TICKRAIL_BIN"
+else
+    echo "== tickrail binary (debug)"
+    cargo build -q -p tickrail-engine --bin tickrail
+    TICKRAIL_BIN=$(realpath -m "$target")/debug/tickrail
+fi
 export TICKRAIL_BIN
-TICKRAIL_BIN=$(realpath -m "$target")/debug/tickrail
 
 echo "== training tool tests"
 export PYTHONDONTWRITEBYTECODE=1
