@@ -169,6 +169,13 @@ thread_local! {
         .expect("a scratch directory");
 }
 
+/// A reader's error as text, checked to name the file it was reading.
+pub(crate) fn error_naming(e: &dyn std::fmt::Display, path: &std::path::Path) -> String {
+    let text = e.to_string();
+    assert!(text.contains(&*path.to_string_lossy()), "error does not name the file: {text}");
+    text
+}
+
 /// `name` in this thread's scratch directory, holding `data`.
 pub(crate) fn scratch_file(name: &str, data: &[u8]) -> PathBuf {
     let path = SCRATCH.with(|d| d.path().join(name));

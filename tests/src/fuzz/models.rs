@@ -56,11 +56,7 @@ pub fn model(data: &[u8]) -> Outcome {
             }
         }
         Err(e) => {
-            let text = e.to_string();
-            assert!(
-                text.contains(&*path.to_string_lossy()),
-                "error does not name the file: {text}"
-            );
+            super::error_naming(&e, &path);
             Outcome::Rejected(match e {
                 ModelError::Io { .. } => "io",
                 ModelError::Corrupt { .. } => "corrupt",

@@ -138,11 +138,7 @@ fn archive_bytes(data: &[u8]) -> Outcome {
             }
         }
         Err(e) => {
-            let text = e.to_string();
-            assert!(
-                text.contains(&*path.to_string_lossy()),
-                "error does not name the file: {text}"
-            );
+            let text = super::error_naming(&e, &path);
             Outcome::Rejected(archive_reason(&text))
         }
     }

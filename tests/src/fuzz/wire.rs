@@ -146,11 +146,7 @@ fn capture_file(name: &str, data: &[u8]) -> Outcome {
             Outcome::Accepted
         }
         Err(e) => {
-            let text = e.to_string();
-            assert!(
-                text.contains(&*path.to_string_lossy()),
-                "error does not name the file: {text}"
-            );
+            super::error_naming(&e, &path);
             Outcome::Rejected(match e {
                 CaptureError::Io { .. } => "io",
                 CaptureError::NotGzip { .. } => "not_gzip",
@@ -186,11 +182,7 @@ pub fn config(data: &[u8]) -> Outcome {
             Outcome::Accepted
         }
         Err(e) => {
-            let text = e.to_string();
-            assert!(
-                text.contains(&*path.to_string_lossy()),
-                "error does not name the file: {text}"
-            );
+            super::error_naming(&e, &path);
             match e {
                 ConfigError::Read { .. } => Outcome::Rejected("read"),
                 ConfigError::Syntax { message, .. } => {
