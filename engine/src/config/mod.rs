@@ -104,6 +104,8 @@ pub struct FeedConfig {
     pub book_levels: usize,
     /// Poll the socket without blocking (burns the feed core; lowest latency).
     pub busy_poll: bool,
+    /// Root certificates for `wss://` and `https://` (`tls_ca_file`; default Mozilla's).
+    pub trust: crate::feed::Trust,
 }
 
 /// `[replay]`: the embedded replay server used when `feed.endpoint = "replay"`.
@@ -313,16 +315,19 @@ impl EngineConfig {
             "replay" => Endpoint::Replay,
             u if u.starts_with("ws://") => Endpoint::Url(u.to_string()),
             u if u.starts_with("wss://") => {
-                r.issue(
-                    "feed.endpoint",
-                    "wss:// (TLS) feeds are not supported yet; use a ws:// endpoint",
-                );
+                if !cfg!(feature = "wss") {
+                    r.issue(
+                        "feed.endpoint",
+                        "wss:// (TLS) feeds are not in this build (built without the `wss` \
+                         cargo feature); rebuild with it, or use a ws:// endpoint",
+                    );
+                }
                 Endpoint::Url(u.to_string())
             }
             other => {
                 r.issue(
                     "feed.endpoint",
-                    format!("expected \"replay\" or a ws:// URL, found {other:?}"),
+                    format!("expected \"replay\" or a ws:// or wss:// URL, found {other:?}"),
                 );
                 Endpoint::Replay
             }
@@ -337,6 +342,13 @@ impl EngineConfig {
                 format!("expected \"\" or an http:// or https:// URL, found {rest_url:?}"),
             );
         }
+        let trust = match r.string("feed.tls_ca_file").as_str() {
+            "" => crate::feed::Trust::default(),
+            file => crate::feed::Trust::from_pem_file(&base.join(file)).unwrap_or_else(|e| {
+                r.issue("feed.tls_ca_file", e.to_string());
+                crate::feed::Trust::default()
+            }),
+        };
         let symbols = r.strings("feed.symbols");
         if let Err(e) = Symbols::new(&symbols) {
             r.issue("feed.symbols", e.to_string());
@@ -366,6 +378,7 @@ impl EngineConfig {
             max_frame_bytes: r.int("feed.max_frame_bytes", 1024, 64 << 20) as usize,
             book_levels: r.int("feed.book_levels", 1, 100_000) as usize,
             busy_poll: r.boolean("feed.busy_poll"),
+            trust,
         };
         if feed.backoff_max < feed.backoff_initial {
             r.issue("feed.backoff_max_ms", "must not be below feed.backoff_initial_ms");

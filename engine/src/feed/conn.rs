@@ -1,4 +1,5 @@
-//! One WebSocket connection: tungstenite's protocol over a non-blocking mio socket.
+//! One WebSocket connection: tungstenite's protocol over a non-blocking mio socket, in the clear
+//! (`ws://`) or through rustls (`wss://`, with the `wss` cargo feature).
 //!
 //! The socket never blocks the feed thread: reads that would block return [`Event::Idle`], and the
 //! caller sleeps in [`Conn::wait`] (epoll) or spins, as configured. tungstenite queues a pong for
@@ -15,6 +16,8 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
+
+use super::tls::Trust;
 
 const SOCKET: Token = Token(0);
 
@@ -48,10 +51,59 @@ pub enum ConnError {
         /// Why.
         message: String,
     },
-    /// `wss://` (TLS) feeds are not supported by this build: use a `ws://` endpoint (a local
-    /// TLS-terminating proxy in front of the exchange, or the replay server).
-    #[error("wss:// (TLS) feeds are not supported by this build; connect to a ws:// endpoint")]
+    /// `wss://` (TLS) feeds need the `wss` cargo feature, which this build lacks.
+    #[error(
+        "wss:// (TLS) feeds are not in this build (built without the `wss` cargo feature); \
+         rebuild with it, or connect to a ws:// endpoint"
+    )]
     TlsNotBuilt,
+    /// The TLS session could not be set up (a bad server name, an unusable CA file).
+    #[error("TLS to {addr}: {message}")]
+    Tls {
+        /// Where.
+        addr: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The byte stream under the WebSocket protocol.
+#[derive(Debug)]
+enum Stream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    #[cfg(feature = "wss")]
+    Tls(Box<super::tls::TlsStream>),
+}
+
+impl io::Read for Stream {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            #[cfg(feature = "wss")]
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl io::Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            #[cfg(feature = "wss")]
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            #[cfg(feature = "wss")]
+            Stream::Tls(s) => s.flush(),
+        }
+    }
 }
 
 /// What a read produced.
@@ -78,7 +130,7 @@ pub enum Event<'a> {
 /// A connected WebSocket over mio.
 #[derive(Debug)]
 pub struct Conn {
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<Stream>,
     poll: Poll,
     events: Events,
     current: Option<Message>,
@@ -92,39 +144,56 @@ fn ws_config(max_frame_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default().max_message_size(Some(limit)).max_frame_size(Some(limit))
 }
 
-fn resolve(url: &str) -> Result<(String, SocketAddr), ConnError> {
+/// Where a URL points.
+struct Target {
+    /// `host[:port]` as written.
+    authority: String,
+    /// The host alone (the TLS server name).
+    host: String,
+    /// The resolved address.
+    addr: SocketAddr,
+    /// `wss://`.
+    tls: bool,
+}
+
+fn resolve(url: &str) -> Result<Target, ConnError> {
     let bad = |m: &str| ConnError::Url { url: url.to_string(), message: m.to_string() };
-    let rest = if url.starts_with("wss://") {
-        return Err(ConnError::TlsNotBuilt);
+    let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("wss://") {
+        if !cfg!(feature = "wss") {
+            return Err(ConnError::TlsNotBuilt);
+        }
+        (r, true, 443)
     } else {
-        url.strip_prefix("ws://").ok_or_else(|| bad("expected ws://"))?
+        (url.strip_prefix("ws://").ok_or_else(|| bad("expected ws:// or wss://"))?, false, 80)
     };
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
     if authority.is_empty() {
         return Err(bad("no host"));
     }
-    let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
+    let (host, with_port) = match authority.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => (h, authority.to_string()),
+        _ => (authority, format!("{authority}:{default_port}")),
     };
     let addr = with_port
         .to_socket_addrs()
         .map_err(|source| ConnError::Connect { addr: with_port.clone(), source })?
         .next()
         .ok_or_else(|| bad("host resolves to no address"))?;
-    Ok((authority.to_string(), addr))
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    Ok(Target { authority: authority.to_string(), host, addr, tls })
 }
 
 impl Conn {
-    /// Connects and completes the WebSocket handshake within `timeout`.
+    /// Connects and completes the TLS (for `wss://`, trusting `trust`) and WebSocket handshakes
+    /// within `timeout`.
     pub fn connect(
         url: &str,
         timeout: Duration,
         max_frame_bytes: usize,
+        trust: &Trust,
     ) -> Result<Self, ConnError> {
         let deadline = Instant::now() + timeout;
-        let (authority, addr) = resolve(url)?;
+        let Target { authority, host, addr, tls } = resolve(url)?;
         let connect_err = |source| ConnError::Connect { addr: authority.clone(), source };
         let mut stream = TcpStream::connect(addr).map_err(connect_err)?;
         let mut poll = Poll::new().map_err(connect_err)?;
@@ -150,6 +219,13 @@ impl Conn {
             }
         }
         stream.set_nodelay(true).map_err(connect_err)?;
+        let stream = if tls {
+            tls_stream(trust, &host, stream)
+                .map_err(|message| ConnError::Tls { addr: authority.clone(), message })?
+        } else {
+            let _ = (trust, host);
+            Stream::Plain(stream)
+        };
 
         let request = url
             .into_client_request()
@@ -230,6 +306,16 @@ impl Conn {
         let _ = self.ws.close(None);
         let _ = self.ws.flush();
     }
+}
+
+#[cfg(feature = "wss")]
+fn tls_stream(trust: &Trust, host: &str, socket: TcpStream) -> Result<Stream, String> {
+    super::tls::start(trust, host, socket).map(|s| Stream::Tls(Box::new(s)))
+}
+
+#[cfg(not(feature = "wss"))]
+fn tls_stream(_: &Trust, _: &str, _: TcpStream) -> Result<Stream, String> {
+    unreachable!("resolve refuses wss:// without the `wss` feature")
 }
 
 fn poll_once(poll: &mut Poll, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {

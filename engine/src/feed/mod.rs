@@ -19,6 +19,7 @@ mod conn;
 mod normalize;
 mod pacing;
 mod rest;
+mod tls;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,7 @@ pub use conn::{Conn, ConnError, Event};
 pub use normalize::Normalizer;
 pub use pacing::ReconnectTimes;
 pub use rest::{fetch_snapshot, fetch_snapshot_body, rest_base_for, SnapshotFetchError};
+pub use tls::{Trust, TrustError};
 
 use crate::clock;
 use crate::latency::{IntervalSwap, LatencyRecorder, Stage};
@@ -53,6 +55,8 @@ pub struct FeedSettings {
     pub url: String,
     /// REST base for depth snapshots.
     pub rest_base: String,
+    /// Root certificates for `wss://` and `https://`.
+    pub trust: Trust,
     /// The symbol table.
     pub symbols: Symbols,
     /// Symbols (ids) whose depth stream is subscribed: they get an L2 book.
@@ -101,6 +105,7 @@ impl FeedSettings {
         let depth_symbols = depth_symbols(cfg);
         Self {
             rest_base: cfg.feed.rest_url.clone().unwrap_or_else(|| rest_base_for(&url)),
+            trust: cfg.feed.trust.clone(),
             url,
             symbols,
             depth_symbols,
@@ -366,6 +371,7 @@ impl<K: FeedSink> Feed<K> {
                 &self.settings.url,
                 self.settings.connect_timeout,
                 self.settings.max_frame_bytes,
+                &self.settings.trust,
             ) {
                 Ok(mut conn) => {
                     if self.stats.connects > 0 {
@@ -471,6 +477,7 @@ impl<K: FeedSink> Feed<K> {
                 &symbol,
                 SNAPSHOT_LIMIT,
                 self.settings.connect_timeout,
+                &self.settings.trust,
             )
             .and_then(|(url, body)| {
                 self.sink.on_snapshot(&symbol, &body, clock::now_ns());

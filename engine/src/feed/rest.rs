@@ -6,6 +6,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use super::tls::Trust;
 use crate::parse::{parse_snapshot, Snapshot};
 
 /// A snapshot could not be had.
@@ -32,14 +33,16 @@ pub enum SnapshotFetchError {
 /// Largest snapshot body accepted (5,000 levels a side is about 0.4 MB).
 const MAX_BODY_BYTES: u64 = 16 << 20;
 
-/// Fetches the depth snapshot of `symbol` from `rest_base` (`http://127.0.0.1:9443`).
+/// Fetches the depth snapshot of `symbol` from `rest_base` (`http://127.0.0.1:9443`); an
+/// `https://` base is checked against `trust`.
 pub fn fetch_snapshot(
     rest_base: &str,
     symbol: &str,
     limit: usize,
     timeout: Duration,
+    trust: &Trust,
 ) -> Result<Snapshot, SnapshotFetchError> {
-    let (url, body) = fetch_snapshot_body(rest_base, symbol, limit, timeout)?;
+    let (url, body) = fetch_snapshot_body(rest_base, symbol, limit, timeout, trust)?;
     parse_body(&url, body.into_bytes())
 }
 
@@ -55,6 +58,7 @@ pub fn fetch_snapshot_body(
     symbol: &str,
     limit: usize,
     timeout: Duration,
+    trust: &Trust,
 ) -> Result<(String, String), SnapshotFetchError> {
     let url =
         format!("{}/api/v3/depth?symbol={symbol}&limit={limit}", rest_base.trim_end_matches('/'));
@@ -62,6 +66,7 @@ pub fn fetch_snapshot_body(
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(true)
+        .tls_config(trust.ureq_config())
         .build()
         .into();
     let mut resp = agent.get(&url).call().map_err(|e| http(e.to_string()))?;
