@@ -240,6 +240,10 @@ impl Conn {
         let ws = loop {
             match attempt {
                 Ok((ws, _response)) => break ws,
+                // Under TLS an I/O failure is the TLS session's (a refused certificate, say).
+                Err(HandshakeError::Failure(tungstenite::Error::Io(e))) if tls => {
+                    return Err(ConnError::Tls { addr: authority, message: e.to_string() })
+                }
                 Err(HandshakeError::Failure(e)) => return Err(handshake_err(e.to_string())),
                 Err(HandshakeError::Interrupted(mid)) => {
                     let left = deadline.saturating_duration_since(Instant::now());
