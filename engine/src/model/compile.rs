@@ -20,7 +20,7 @@ use super::forest::{
 };
 
 /// Key `K` with `x < t ⇔ key(x) < K` for every non-NaN f32 `x`.
-fn lt_key(t: f64) -> i32 {
+fn lt_key(t: f64) -> u32 {
     let mut u = t as f32;
     if (u as f64) < t {
         u = u.next_up();
@@ -29,7 +29,7 @@ fn lt_key(t: f64) -> i32 {
 }
 
 /// Key `K` with `x <= t ⇔ key(x) < K` for every non-NaN f32 `x`.
-fn le_key(t: f64) -> i32 {
+fn le_key(t: f64) -> u32 {
     let mut d = t as f32;
     if (d as f64) > t {
         d = d.next_down();
@@ -40,7 +40,7 @@ fn le_key(t: f64) -> i32 {
 /// A normalised node; `Leaf(i)` indexes the tree's original leaf list.
 #[derive(Debug, Clone, Copy)]
 enum NNode {
-    Split { sel: u32, thr: i32, a: usize, b: usize },
+    Split { sel: u32, thr: u32, a: usize, b: usize },
     Leaf(usize),
 }
 
@@ -57,7 +57,7 @@ fn normalise(tree: &super::ensemble::Tree, n: u32) -> Dag {
     d
 }
 
-fn split(d: &mut Dag, feature: u32, n: u32, thr: i32, b: usize, a: usize, nan_to_b: bool) -> usize {
+fn split(d: &mut Dag, feature: u32, n: u32, thr: u32, b: usize, a: usize, nan_to_b: bool) -> usize {
     let sel = if nan_to_b { feature + n } else { feature };
     d.nodes.push(NNode::Split { sel, thr, a, b });
     d.nodes.len() - 1
@@ -165,8 +165,8 @@ fn fill(
             fill(d, b, 2 * slot + 2, level + 1, depth, nodes, leaves);
         }
         NNode::Leaf(_) => {
-            // "Always A": no key is below i32::MIN, and selector 0 maps NaN to i32::MAX.
-            nodes[slot] = CNode { thr: i32::MIN, sel: 0 };
+            // "Always A": no key is below 0, and selector 0 maps NaN to u32::MAX.
+            nodes[slot] = CNode { thr: 0, sel: 0 };
             fill(d, i, 2 * slot + 1, level + 1, depth, nodes, leaves);
             fill(d, i, 2 * slot + 2, level + 1, depth, nodes, leaves);
         }
@@ -226,10 +226,10 @@ pub fn compile(ens: &Ensemble) -> CompiledForest {
             leaf_off: f.cleaves.len() as u32,
         };
         // Padding lanes keep these "always A" nodes and zero leaves.
-        let mut nodes = vec![CNode { thr: i32::MIN, sel: 0 }; LANES * n_nodes];
+        let mut nodes = vec![CNode { thr: 0, sel: 0 }; LANES * n_nodes];
         let mut values = vec![0.0f32; LANES * n_leaves * w as usize];
         for (lane, (_, _, _, dag)) in complete[i..j].iter().enumerate() {
-            let mut tnodes = vec![CNode { thr: i32::MIN, sel: 0 }; n_nodes];
+            let mut tnodes = vec![CNode { thr: 0, sel: 0 }; n_nodes];
             let mut leaves = vec![Vec::new(); n_leaves];
             fill(dag, dag.root, 0, 0, depth, &mut tnodes, &mut leaves);
             for (k, nd) in tnodes.into_iter().enumerate() {
