@@ -232,9 +232,7 @@ pub fn compile(ens: &Ensemble) -> CompiledForest {
             let mut tnodes = vec![CNode { thr: 0, sel: 0 }; n_nodes];
             let mut leaves = vec![Vec::new(); n_leaves];
             fill(dag, dag.root, 0, 0, depth, &mut tnodes, &mut leaves);
-            for (k, nd) in tnodes.into_iter().enumerate() {
-                nodes[k * LANES + lane] = nd;
-            }
+            nodes[lane * n_nodes..(lane + 1) * n_nodes].copy_from_slice(&tnodes);
             let mut one = Vec::with_capacity(w as usize);
             for (k, l) in leaves.iter().enumerate() {
                 one.clear();

@@ -16,8 +16,9 @@
 //!
 //! Single-leaf trees are folded into a constant per column. Evaluation allocates nothing.
 //!
-//! In a group the eight trees are interleaved: node `i` (level order) of lane `l` sits at `8i + l`, so
-//! the eight roots share one cache line and each lane's state is a single index register.
+//! In a group the eight trees' nodes lie one tree after another (each in level order), so a lane's
+//! node address is its heap index scaled by 8 plus a constant; their leaves are interleaved (leaf
+//! `j` of lane `l` at `8j + l`).
 #![allow(unsafe_code)] // bounds-check-free walk: every index is proven in range when the forest is built
 
 /// Deepest tree stored in the complete layout (255 nodes, 256 leaves).
@@ -29,19 +30,14 @@ pub const LANES: usize = 8;
 /// Compact-layout child index bit marking a leaf.
 pub(crate) const LEAF_BIT: u32 = 1 << 31;
 
-/// The key of `0.0` and `-0.0`.
-const ZERO_KEY: u32 = 0x8000_0000;
-
-/// Order-preserving unsigned key of an f32 (not NaN); `-0.0` and `0.0` share [`ZERO_KEY`].
+/// Order-preserving unsigned key of an f32 (not NaN); `-0.0` and `0.0` share `0x8000_0000`.
 #[inline(always)]
 pub fn key(x: f32) -> u32 {
-    let b = x.to_bits();
-    let k = if b & 0x8000_0000 != 0 { !b } else { b | 0x8000_0000 };
-    if x == 0.0 {
-        ZERO_KEY
-    } else {
-        k
-    }
+    // `-0.0 + 0.0` is `0.0`: both zeros get one key. Then negatives flip every bit (larger
+    // magnitude, smaller key) and positives only the sign bit. Branch-free, so a row's keys
+    // vectorise.
+    let b = (x + 0.0).to_bits();
+    b ^ ((((b as i32) >> 31) as u32) | 0x8000_0000)
 }
 
 /// A complete-layout node: go to B (`2i + 2`) when `keys[sel] < thr`, else A (`2i + 1`).
@@ -62,8 +58,9 @@ pub(crate) struct KNode {
     pub b: u32,
 }
 
-/// [`LANES`] complete trees of one depth that write the same columns, interleaved: nodes at
-/// `node_off + 8i + lane` (`i < 2^depth - 1`), leaf values at `leaf_off + (8j + lane) * width`.
+/// [`LANES`] complete trees of one depth that write the same columns: nodes at
+/// `node_off + lane * (2^depth - 1) + i` (`i < 2^depth - 1`, level order), leaf values at
+/// `leaf_off + (8j + lane) * width`.
 /// Lanes without a tree hold "always A" nodes over zero leaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Group {
@@ -119,11 +116,12 @@ impl Scratch {
     }
 }
 
-/// Walks the eight interleaved trees of a group; returns each lane's leaf index.
+/// Walks the eight trees of a group in lockstep; returns each lane's leaf index.
 ///
 /// Each lane keeps a 1-based heap index `t` (root 1, children `2t` and `2t + 1`), so a step is a
-/// load of the node, a load of its key and `t = 2t + (key < thr)`: node `t - 1` of lane `l` sits at
-/// `(t - 1) * LANES + l`, whose byte offset `64t + 8l - 64` has a constant displacement per lane.
+/// load of the node, a load of its key and `t = 2t + (key < thr)`. Lane `l`'s tree is nodes
+/// `l * (2^D - 1)..`, so node `t - 1` of lane `l` sits at byte `8t + const(D, l)`: one scaled-index
+/// address with a constant displacement, no arithmetic on `t` but the step itself.
 ///
 /// # Safety
 /// `nodes` holds at least `LANES * (2^D - 1)` entries and every node's `sel` is `< keys.len()`.
@@ -131,19 +129,73 @@ impl Scratch {
 unsafe fn walk<const D: usize>(nodes: &[CNode], keys: &[u32]) -> [usize; LANES] {
     let mut t = [1usize; LANES];
     for _ in 0..D {
-        for (l, t) in t.iter_mut().enumerate() {
-            // SAFETY: at level d < D, 1 <= t < 2^(d+1) <= 2^D, so `(t - 1) * LANES + l` is below
-            // LANES * (2^D - 1).
-            let n = unsafe { *nodes.get_unchecked((*t - 1) * LANES + l) };
-            // SAFETY: `sel < keys.len()` by the caller's contract.
-            let k = unsafe { *keys.get_unchecked(n.sel as usize) };
-            *t = 2 * *t + (k < n.thr) as usize;
+        // SAFETY: the caller's contract, passed on.
+        unsafe {
+            step::<D, 0>(nodes, keys, &mut t[0]);
+            step::<D, 1>(nodes, keys, &mut t[1]);
+            step::<D, 2>(nodes, keys, &mut t[2]);
+            step::<D, 3>(nodes, keys, &mut t[3]);
+            step::<D, 4>(nodes, keys, &mut t[4]);
+            step::<D, 5>(nodes, keys, &mut t[5]);
+            step::<D, 6>(nodes, keys, &mut t[6]);
+            step::<D, 7>(nodes, keys, &mut t[7]);
         }
     }
     for t in t.iter_mut() {
         *t -= 1usize << D;
     }
     t
+}
+
+/// Byte offsets from `nodes` to node `t - 1` of lane `L` in a group of depth `D`, less `8t - 8`.
+struct Lane<const D: usize, const L: usize>;
+
+impl<const D: usize, const L: usize> Lane<D, L> {
+    /// Of the threshold.
+    #[cfg(target_arch = "x86_64")]
+    const THR: usize = 8 * L * ((1 << D) - 1);
+    /// Of the selector.
+    #[cfg(target_arch = "x86_64")]
+    const SEL: usize = Self::THR + 4;
+}
+
+/// One level of lane `L`: `t = 2t + (keys[sel] < thr)` for node `t - 1` of the lane's tree.
+///
+/// On x86-64 this is four instructions, `mov; mov; cmp; adc`: the unsigned compare's carry is the
+/// step (the compiler's own code spends three more on `setb`, `lea` and a rebase).
+///
+/// # Safety
+/// As [`walk`], at a level below `D`.
+#[inline(always)]
+unsafe fn step<const D: usize, const L: usize>(nodes: &[CNode], keys: &[u32], t: &mut usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the node at `8t - 8 + THR` is node `L * (2^D - 1) + t - 1`, in range by the caller's
+    // contract, as is the key its selector names; the asm only reads them (and sets flags).
+    unsafe {
+        std::arch::asm!(
+            "mov {k:e}, dword ptr [{n} + {t} * 8 + {sel} - 8]",
+            "mov {k:e}, dword ptr [{keys} + {k} * 4]",
+            "cmp {k:e}, dword ptr [{n} + {t} * 8 + {thr} - 8]",
+            "adc {t}, {t}",
+            t = inout(reg) *t,
+            k = out(reg) _,
+            n = in(reg) nodes.as_ptr(),
+            keys = in(reg) keys.as_ptr(),
+            sel = const Lane::<D, L>::SEL,
+            thr = const Lane::<D, L>::THR,
+            options(pure, readonly, nostack),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let stride = (1usize << D) - 1;
+        // SAFETY: at level d < D, 1 <= t < 2^(d+1) <= 2^D, so `L * stride + t - 1` is below
+        // LANES * stride.
+        let n = unsafe { *nodes.get_unchecked(L * stride + *t - 1) };
+        // SAFETY: `sel < keys.len()` by the caller's contract.
+        let k = unsafe { *keys.get_unchecked(n.sel as usize) };
+        *t = 2 * *t + (k < n.thr) as usize;
+    }
 }
 
 /// The sum of the eight lanes' leaf values (`leaves[j * LANES + l]` for lane `l` at leaf `j`), added
@@ -280,6 +332,7 @@ mod tests {
             assert!(key(w[0]) < key(w[1]), "{} {}", w[0], w[1]);
         }
         assert_eq!(key(-0.0), key(0.0));
+        assert_eq!(key(0.0), 0x8000_0000);
         assert!(key(f32::NEG_INFINITY) > 0);
         assert!(key(f32::INFINITY) < u32::MAX - 1);
     }
