@@ -247,23 +247,3 @@ fn an_untrusted_server_certificate_is_refused_with_the_reason() {
         connect(&url2, &Trust::from_pem_file(&elsewhere.ca_file).unwrap()).unwrap_err().to_string();
     assert!(e.contains("not valid for name \"127.0.0.1\""), "{e}");
 }
-
-#[test]
-fn a_bad_ca_file_is_a_config_error_naming_key_and_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("not-a-ca.pem");
-    std::fs::write(&bad, "hello\n").unwrap();
-    let mut text = tickrail_tests::default_config_text();
-    text = text.replacen(
-        "tls_ca_file = \"\"",
-        &format!("tls_ca_file = {:?}", bad.display().to_string()),
-        1,
-    );
-    let e = tickrail_engine::config::EngineConfig::from_toml_str(
-        &text,
-        &tickrail_tests::workspace().join("config/engine.toml"),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("feed.tls_ca_file") && e.contains("not-a-ca.pem"), "{e}");
-}

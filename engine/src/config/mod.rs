@@ -560,6 +560,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_ca_file_is_a_config_error_naming_key_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("not-a-ca.pem");
+        std::fs::write(&bad, "hello\n").unwrap();
+        let text = default_text().replace(
+            "tls_ca_file = \"\"",
+            &format!("tls_ca_file = {:?}", bad.display().to_string()),
+        );
+        let msg = EngineConfig::from_toml_str(&text, &default_path()).unwrap_err().to_string();
+        assert!(msg.contains("feed.tls_ca_file") && msg.contains("not-a-ca.pem"), "{msg}");
+    }
+
+    #[test]
     fn every_problem_is_reported_with_key_and_file() {
         let text = default_text()
             .replace("ring_capacity = 65536", "ring_capacity = 1000")

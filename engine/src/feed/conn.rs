@@ -223,7 +223,6 @@ impl Conn {
             tls_stream(trust, &host, stream)
                 .map_err(|message| ConnError::Tls { addr: authority.clone(), message })?
         } else {
-            let _ = (trust, host);
             Stream::Plain(stream)
         };
 
