@@ -32,7 +32,7 @@ fn main() {
     let so = ["-fPIC", "-shared", "-fvisibility=hidden"];
     let variants: [(&str, &[&str]); 6] = [
         ("libc_counting.so", &[]),
-        ("libc_abi_major2.so", &["-DTRC_ABI_MAJOR=2"]),
+        ("libc_abi_major1.so", &["-DTRC_ABI_MAJOR=1"]),
         ("libc_small_vtable.so", &["-DTRC_STRUCT_SIZE=40"]),
         ("libc_bad_magic.so", &["-DTRC_MAGIC=0x1234ULL"]),
         ("libc_no_entry.so", &["-DTRC_ENTRY=tickrail_plugin_v0"]),

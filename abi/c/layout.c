@@ -27,6 +27,9 @@ int main(void) {
     OFF(tr_tick, side); OFF(tr_tick, flags); OFF(tr_tick, data);
     SIZE(tr_f64_view);
     OFF(tr_f64_view, ptr); OFF(tr_f64_view, len);
+    SIZE(tr_tick_input);
+    OFF(tr_tick_input, seq); OFF(tr_tick_input, tick); OFF(tr_tick_input, features);
+    OFF(tr_tick_input, model);
     SIZE(tr_order_intent);
     OFF(tr_order_intent, px); OFF(tr_order_intent, qty); OFF(tr_order_intent, client_tag);
     OFF(tr_order_intent, size_hint); OFF(tr_order_intent, symbol); OFF(tr_order_intent, side);
@@ -45,7 +48,7 @@ int main(void) {
     OFF(tr_plugin_vtable, create); OFF(tr_plugin_vtable, on_tick); OFF(tr_plugin_vtable, on_fill);
     OFF(tr_plugin_vtable, snapshot); OFF(tr_plugin_vtable, restore); OFF(tr_plugin_vtable, destroy);
     OFF(tr_plugin_vtable, last_error);
-    CONST(TR_ABI_MAGIC); CONST(TR_ABI_MAJOR); CONST(TR_ABI_MINOR); CONST(TR_VTABLE_V1_0_SIZE);
+    CONST(TR_ABI_MAGIC); CONST(TR_ABI_MAJOR); CONST(TR_ABI_MINOR); CONST(TR_VTABLE_BASE_SIZE);
     CONST(TR_FIXED_SCALE);
     CONST(TR_OK); CONST(TR_ERROR); CONST(TR_PANICKED); CONST(TR_BUFFER_FULL); CONST(TR_BAD_STATE);
     CONST(TR_BAD_SNAPSHOT); CONST(TR_BAD_CONFIG); CONST(TR_BAD_OUTPUT); CONST(TR_NULL_ARGUMENT);

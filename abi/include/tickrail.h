@@ -1,5 +1,5 @@
 /*
- * tickrail.h — the C ABI between the tickrail engine and its strategy plugins, version 1.0.
+ * tickrail.h — the C ABI between the tickrail engine and its strategy plugins, version 2.0.
  *
  * A plugin is a shared library exporting one symbol:
  *
@@ -7,8 +7,8 @@
  *
  * returning a pointer to a static, immutable vtable. The host reads `magic`, `abi_major`,
  * `abi_minor` and `struct_size` first and calls nothing else unless they match: a different major
- * is refused; any minor of major 1 is accepted (minors only append vtable entries, which a host
- * uses when `struct_size` covers them); `struct_size` must be at least TR_VTABLE_V1_0_SIZE;
+ * is refused; any minor of major 2 is accepted (minors only append vtable entries, which a host
+ * uses when `struct_size` covers them); `struct_size` must be at least TR_VTABLE_BASE_SIZE;
  * `tick_size`, `intent_size` and `fill_size` must equal this header's sizeofs.
  *
  * Ownership: every pointer the host passes is borrowed for that call only. The host owns the
@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define TR_ABI_MAGIC 0x4C4941524B434954ULL /* "TICKRAIL" as little-endian bytes */
-#define TR_ABI_MAJOR 1
+#define TR_ABI_MAJOR 2
 #define TR_ABI_MINOR 0
 #define TR_ENTRY_SYMBOL "tickrail_plugin_v1"
 #define TR_FIXED_SCALE 100000000LL
@@ -116,7 +116,8 @@ typedef struct tr_tick {
     tr_tick_data data;
 } __attribute__((aligned(64))) tr_tick;
 
-/* A borrowed run of doubles (features, model output); ptr may be NULL when len == 0. */
+/* A borrowed run of doubles (features, model output). ptr is never NULL: with len == 0 it is a
+ * dangling pointer aligned for double, which must not be read. */
 typedef struct tr_f64_view {
     const double *ptr;
     size_t len;
@@ -133,6 +134,15 @@ typedef struct tr_order_intent {
     uint32_t reserved0;
     uint64_t reserved1;
 } tr_order_intent;
+
+/* The inputs of one on_tick call, borrowed for the call. seq is the engine's tick sequence number:
+ * strictly increasing, no gaps, across hot swaps. tick is never null. */
+typedef struct tr_tick_input {
+    uint64_t seq;
+    const tr_tick *tick;
+    tr_f64_view features; /* the configured feature vector (may be empty) */
+    tr_f64_view model;    /* the model's outputs (may be empty) */
+} tr_tick_input;
 
 /* Host-owned output of on_tick: append at ptr[len], ++len; return TR_BUFFER_FULL at len == cap. */
 typedef struct tr_order_buf {
@@ -154,8 +164,7 @@ typedef struct tr_fill {
 } tr_fill;
 
 typedef tr_status (*tr_create_fn)(const uint8_t *config, size_t config_len, void **out_state);
-typedef tr_status (*tr_on_tick_fn)(void *state, uint64_t seq, const tr_tick *tick,
-                                   tr_f64_view features, tr_f64_view model, tr_order_buf *out);
+typedef tr_status (*tr_on_tick_fn)(void *state, const tr_tick_input *input, tr_order_buf *out);
 typedef tr_status (*tr_on_fill_fn)(void *state, const tr_fill *fill);
 /* On TR_BUFFER_FULL, *len is the size needed and nothing else was written. */
 typedef tr_status (*tr_snapshot_fn)(void *state, uint8_t *buf, size_t cap, size_t *len);
@@ -185,7 +194,7 @@ typedef struct tr_plugin_vtable {
     tr_last_error_fn last_error;
 } tr_plugin_vtable;
 
-#define TR_VTABLE_V1_0_SIZE 104u
+#define TR_VTABLE_BASE_SIZE 104u
 
 typedef const tr_plugin_vtable *(*tr_entry_fn)(void);
 
@@ -193,7 +202,8 @@ typedef const tr_plugin_vtable *(*tr_entry_fn)(void);
 _Static_assert(sizeof(tr_tick) == 64, "tr_tick is one cache line");
 _Static_assert(sizeof(tr_order_intent) == 48, "tr_order_intent is 48 bytes");
 _Static_assert(sizeof(tr_fill) == 48, "tr_fill is 48 bytes");
-_Static_assert(sizeof(tr_plugin_vtable) == TR_VTABLE_V1_0_SIZE, "vtable size of ABI 1.0");
+_Static_assert(sizeof(tr_tick_input) == 48, "tr_tick_input is 48 bytes");
+_Static_assert(sizeof(tr_plugin_vtable) == TR_VTABLE_BASE_SIZE, "vtable size of ABI 2.0");
 #endif
 
 #ifdef __cplusplus

@@ -27,15 +27,22 @@ use crate::tick::{Side, Tick};
 /// First field of every vtable: the ASCII bytes `TICKRAIL`, read as a little-endian `u64`.
 pub const ABI_MAGIC: u64 = u64::from_le_bytes(*b"TICKRAIL");
 /// ABI major version: a host refuses any other major.
-pub const ABI_MAJOR: u16 = 1;
+///
+/// History: 1 passed `on_tick` its inputs as six arguments, two of them 16-byte views by value,
+/// which the x86-64 C convention spills to the stack (a store-forwarding stall on every call);
+/// 2 passes one pointer to a [`TickInput`].
+pub const ABI_MAJOR: u16 = 2;
 /// ABI minor version: additions only (vtable entries appended, meanings given to reserved fields).
 pub const ABI_MINOR: u16 = 0;
-/// The symbol every plugin exports: `const tr_plugin_vtable *tickrail_plugin_v1(void)`.
+/// The symbol every plugin exports: `const tr_plugin_vtable *tickrail_plugin_v1(void)`. Its name
+/// and the vtable's first 16 bytes are frozen across majors, so a host always finds a plugin of
+/// another major and can say which one it is.
 pub const ENTRY_SYMBOL: &str = "tickrail_plugin_v1";
 /// The same, NUL-terminated, for `dlsym`.
 pub const ENTRY_SYMBOL_C: &[u8] = b"tickrail_plugin_v1\0";
-/// Size of the vtable as ABI 1.0 defines it; a plugin's `struct_size` must be at least this.
-pub const VTABLE_V1_0_SIZE: u32 = size_of::<PluginVTable>() as u32;
+/// Size of the vtable as minor 0 of this major defines it; a plugin's `struct_size` must be at
+/// least this.
+pub const VTABLE_BASE_SIZE: u32 = size_of::<PluginVTable>() as u32;
 
 /// A status code as it crosses the boundary; decode with [`Status::from_raw`].
 pub type RawStatus = u32;
@@ -129,7 +136,8 @@ impl Status {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct F64View {
-    /// First element; may be null when `len == 0`.
+    /// First element. Never null: with `len == 0` a dangling pointer aligned for `f64`, as a Rust
+    /// slice has, so a Rust plugin reads the view without a test.
     pub ptr: *const f64,
     /// Number of elements.
     pub len: usize,
@@ -143,7 +151,7 @@ impl F64View {
     }
 
     /// The empty view.
-    pub const EMPTY: F64View = F64View { ptr: core::ptr::null(), len: 0 };
+    pub const EMPTY: F64View = F64View { ptr: core::ptr::NonNull::dangling().as_ptr(), len: 0 };
 }
 
 /// How an [`OrderIntent`] should execute.
@@ -235,6 +243,21 @@ impl OrderIntent {
     }
 }
 
+/// The inputs of one `on_tick` call, passed by pointer (three register arguments in all) and
+/// borrowed for the call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct TickInput {
+    /// The engine's sequence number of this tick: strictly increasing, no gaps, across hot swaps.
+    pub seq: u64,
+    /// The tick; never null.
+    pub tick: *const Tick,
+    /// The configured feature vector (may be empty).
+    pub features: F64View,
+    /// The model's outputs (may be empty).
+    pub model: F64View,
+}
+
 /// The host-owned output buffer of one `on_tick` call: the plugin appends at `ptr[len]`,
 /// increments `len`, and returns [`Status::BufferFull`] instead of writing past `cap`.
 #[repr(C)]
@@ -290,13 +313,10 @@ pub type CreateFn = unsafe extern "C" fn(
     config_len: usize,
     out_state: *mut *mut c_void,
 ) -> RawStatus;
-/// `on_tick(state, seq, tick, features, model, out)`: one tick; intents go to `out`.
+/// `on_tick(state, input, out)`: one tick; intents go to `out`.
 pub type OnTickFn = unsafe extern "C" fn(
     state: *mut c_void,
-    seq: u64,
-    tick: *const Tick,
-    features: F64View,
-    model: F64View,
+    input: *const TickInput,
     out: *mut OrderBuf,
 ) -> RawStatus;
 /// `on_fill(state, fill)`: one of the strategy's orders executed (partly).
@@ -375,6 +395,8 @@ unsafe impl Sync for PluginVTable {}
 
 // The layout is the contract: any change here is a new ABI version (and a header change).
 const _: () = assert!(size_of::<F64View>() == 16);
+const _: () = assert!(size_of::<TickInput>() == 48);
+const _: () = assert!(offset_of!(TickInput, model) == 32);
 const _: () = assert!(size_of::<OrderIntent>() == 48);
 const _: () = assert!(offset_of!(OrderIntent, symbol) == 32);
 const _: () = assert!(size_of::<OrderBuf>() == 16);

@@ -8,13 +8,20 @@
 //! **The panic hook.** Rust's default hook prints the message and, with `RUST_BACKTRACE` set,
 //! captures and symbolises a backtrace: that stalled a hot thread for 380 ms. The first `create` or
 //! `restore` therefore installs a cheap hook: it records `message at file:line` for `last_error`
-//! (an allocation, on the panic path only) and writes that one line to stderr; no backtrace. It
-//! handles only panics raised inside an exported call (a thread-local flag set around each call);
-//! any other panic goes to the hook installed before. A hook is global to one copy of `std`: a
-//! cdylib plugin carries its own `std`, so its hook sees that plugin's panics only. A plugin linked
-//! into the host as an rlib (the engine's built-in strategies, tests, benches) shares the host's
-//! `std`, and the flag keeps the host's own panics reported by the host's hook.
+//! (an allocation, on the panic path only) and writes that one line to stderr; no backtrace.
 //!
+//! A hook is global to one copy of `std`, and which panics it may claim depends on whose copy it
+//! is. A cdylib plugin carries its own `std`: every panic its hook sees is the plugin's. The host
+//! reaches such a library only through its entry symbol, so calling `tickrail_plugin_v1` marks
+//! this copy as loaded on its own, and from then on the exported calls pay nothing for panic
+//! bookkeeping. A plugin linked into the host as an rlib (the engine's built-in strategies,
+//! tests, benches) shares the host's `std` and is reached through its static vtable instead: there
+//! a thread-local flag set around each exported call (two `fs:`-relative moves in an executable)
+//! lets the hook claim only the panics raised inside a call, and the host's own panics go to the
+//! hook installed before. Not covered: a plugin and a host that both link `std` dynamically
+//! (`-C prefer-dynamic`) and load the plugin through its entry symbol share a hook that claims
+//! every panic.
+
 //! ```
 //! use std::ffi::CStr;
 //! use tickrail_abi::export::{Orders, PluginStrategy, SnapshotWriter, StrategyError, TickContext};
@@ -53,11 +60,12 @@ use std::ffi::{c_void, CStr};
 use std::fmt;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 use crate::boundary::{
-    F64View, Fill, OrderBuf, OrderIntent, PluginVTable, RawStatus, Status, ABI_MAGIC, ABI_MAJOR,
-    ABI_MINOR,
+    F64View, Fill, OrderBuf, OrderIntent, PluginVTable, RawStatus, Status, TickInput, ABI_MAGIC,
+    ABI_MAJOR, ABI_MINOR,
 };
 use crate::tick::Tick;
 
@@ -287,6 +295,7 @@ macro_rules! export_strategy {
         #[allow(unsafe_code)] // `no_mangle` is what makes it findable by `dlsym`.
         #[no_mangle]
         pub extern "C" fn tickrail_plugin_v1() -> *const $crate::PluginVTable {
+            $crate::export::entry_called();
             &TICKRAIL_VTABLE
         }
     };
@@ -300,14 +309,29 @@ thread_local! {
 
 static HOOK: Once = Once::new();
 
-/// Installs the cheap panic hook (see the module docs) once per copy of `std`. Panics outside an
-/// exported call (a plugin linked into a host binary shares the host's `std`) go to the hook
-/// that was installed before.
+/// Set when a host calls this copy's entry symbol: the library was loaded on its own and its
+/// `std` (hence its panic hook) serves the plugin only. See the module docs.
+static LOADED_AS_LIBRARY: AtomicBool = AtomicBool::new(false);
+
+/// Called by the entry symbol that [`export_strategy!`](crate::export_strategy) generates; a host
+/// that links the plugin in uses its static vtable and never calls it.
+#[doc(hidden)]
+pub fn entry_called() {
+    LOADED_AS_LIBRARY.store(true, Ordering::Relaxed);
+}
+
+/// Whether a panic on this thread, now, is the plugin's.
+fn in_plugin_call() -> bool {
+    LOADED_AS_LIBRARY.load(Ordering::Relaxed) || IN_CALL.with(Cell::get)
+}
+
+/// Installs the cheap panic hook (see the module docs) once per copy of `std`. In a plugin linked
+/// into the host, panics outside an exported call go to the hook that was installed before.
 pub fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !IN_CALL.with(Cell::get) {
+            if !in_plugin_call() {
                 return previous(info);
             }
             let msg = info
@@ -338,12 +362,19 @@ fn set_last_error(msg: impl Into<String>) {
 /// Runs `f` with panics caught; maps the outcome to a status.
 #[inline(always)]
 fn guarded(f: impl FnOnce() -> Result<(), StrategyError>) -> RawStatus {
-    let outer = IN_CALL.with(|c| c.replace(true));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    IN_CALL.with(|c| c.set(outer));
+    // One `catch_unwind` site, so that `f` is inlined into it.
+    let linked = !LOADED_AS_LIBRARY.load(Ordering::Relaxed);
+    let outer = linked && IN_CALL.with(|c| c.replace(true));
+    // The status is made inside: what crosses `catch_unwind` is a `u32` or a payload.
+    let result = catch_unwind(AssertUnwindSafe(|| match f() {
+        Ok(()) => Status::Ok.raw(),
+        Err(e) => fail(e),
+    }));
+    if linked {
+        IN_CALL.with(|c| c.set(outer));
+    }
     match result {
-        Ok(Ok(())) => Status::Ok.raw(),
-        Ok(Err(e)) => fail(e),
+        Ok(status) => status,
         Err(payload) => {
             // Dropping a payload runs its destructor, which may itself panic.
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
@@ -375,15 +406,16 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], StrategyErro
 }
 
 /// # Safety
-/// `v.ptr` is valid for reads of `v.len` values for `'a` (or `v.len == 0`).
+/// `v.ptr` is valid for reads of `v.len` values for `'a` (non-null and aligned even when
+/// `v.len == 0`).
 #[inline(always)]
 unsafe fn f64s<'a>(v: F64View) -> &'a [f64] {
-    if v.len == 0 || v.ptr.is_null() {
-        &[]
-    } else {
-        // SAFETY: per the caller's contract.
-        unsafe { core::slice::from_raw_parts(v.ptr, v.len) }
-    }
+    debug_assert!(
+        !v.ptr.is_null() && v.ptr.is_aligned(),
+        "F64View with a null or unaligned pointer"
+    );
+    // SAFETY: per the caller's contract.
+    unsafe { core::slice::from_raw_parts(v.ptr, v.len) }
 }
 
 /// # Safety
@@ -421,42 +453,63 @@ pub unsafe extern "C" fn create<S: PluginStrategy>(
 /// `on_tick` for `S`.
 ///
 /// # Safety
-/// `state` came from this plugin's `create`/`restore` and is not destroyed; `tick` is valid;
-/// `features` and `model` are valid views; `out` is a valid [`OrderBuf`] with `len <= cap`.
+/// `state` came from this plugin's `create`/`restore` and is not destroyed; `input` is valid and
+/// its tick and views are valid; `out` is a valid [`OrderBuf`] with `len <= cap`.
 pub unsafe extern "C" fn on_tick<S: PluginStrategy>(
     state: *mut c_void,
-    seq: u64,
-    tick: *const Tick,
-    features: F64View,
-    model: F64View,
+    input: *const TickInput,
     out: *mut OrderBuf,
 ) -> RawStatus {
+    // One test for every bad argument; the error is worked out off the hot path.
+    let bad = state.is_null()
+        || input.is_null()
+        || out.is_null()
+        // SAFETY: both tested non-null just before; valid for this call per the contract.
+        || unsafe { (*input).tick.is_null() || (*out).len > (*out).cap };
+    if bad {
+        // SAFETY: as above.
+        return unsafe { bad_on_tick_arguments(state, input, out) };
+    }
     guarded(|| {
-        if state.is_null() {
-            return Err(StrategyError::new(Status::BadState, "on_tick: state is null"));
-        }
-        if tick.is_null() || out.is_null() {
-            return Err(StrategyError::new(Status::NullArgument, "on_tick: tick or out is null"));
-        }
+        // SAFETY: checked non-null above; valid for this call per the contract.
+        let input = unsafe { &*input };
         // SAFETY: per this function's contract: a live `Box<S>` used by this thread only.
         let s = unsafe { &mut *state.cast::<S>() };
-        // SAFETY: non-null, and valid for this call per the contract.
-        let out = unsafe { &mut *out };
-        if out.len > out.cap {
-            return Err(StrategyError::new(Status::BadOutput, "on_tick: out.len > out.cap"));
-        }
-        // SAFETY: `out` is a valid buffer per the contract (checked `len <= cap`).
-        let mut orders = unsafe { Orders::from_raw(out) };
+        // SAFETY: `out` is a valid buffer per the contract, with `len <= cap` (checked above).
+        let mut orders = unsafe { Orders::from_raw(&mut *out) };
         let ctx = TickContext {
-            seq,
-            // SAFETY: non-null and valid for this call.
-            tick: unsafe { &*tick },
+            seq: input.seq,
+            // SAFETY: checked non-null above; valid for this call.
+            tick: unsafe { &*input.tick },
             // SAFETY: valid views per the contract.
-            features: unsafe { f64s(features) },
+            features: unsafe { f64s(input.features) },
             // SAFETY: as above.
-            model: unsafe { f64s(model) },
+            model: unsafe { f64s(input.model) },
         };
         s.on_tick(&ctx, &mut orders)
+    })
+}
+
+/// Names the first bad argument of an `on_tick` call and returns its status.
+///
+/// # Safety
+/// Non-null pointers among the arguments are valid.
+#[cold]
+#[inline(never)]
+unsafe fn bad_on_tick_arguments(
+    state: *mut c_void,
+    input: *const TickInput,
+    out: *const OrderBuf,
+) -> RawStatus {
+    fail(if state.is_null() {
+        StrategyError::new(Status::BadState, "on_tick: state is null")
+    } else if input.is_null() || out.is_null() {
+        StrategyError::new(Status::NullArgument, "on_tick: input or out is null")
+    // SAFETY: non-null per the branch above, valid per the contract.
+    } else if unsafe { (*input).tick.is_null() } {
+        StrategyError::new(Status::NullArgument, "on_tick: input.tick is null")
+    } else {
+        StrategyError::new(Status::BadOutput, "on_tick: out.len > out.cap")
     })
 }
 

@@ -28,7 +28,7 @@ mod tick;
 pub use boundary::{
     CreateFn, DestroyFn, EntryFn, F64View, Fill, LastErrorFn, Liquidity, OnFillFn, OnTickFn,
     OrderBuf, OrderIntent, OrderType, PluginVTable, RawStatus, RestoreFn, SnapshotFn, Status,
-    ABI_MAGIC, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, ENTRY_SYMBOL_C, VTABLE_V1_0_SIZE,
+    TickInput, ABI_MAGIC, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, ENTRY_SYMBOL_C, VTABLE_BASE_SIZE,
 };
 
 pub use tick::{

@@ -157,13 +157,13 @@ static tr_status c_create(const uint8_t *config, size_t config_len, void **out_s
     return TR_OK;
 }
 
-static tr_status c_on_tick(void *state, uint64_t seq, const tr_tick *tick, tr_f64_view features,
-                           tr_f64_view model, tr_order_buf *out) {
-    (void)features;
-    (void)model;
+static tr_status c_on_tick(void *state, const tr_tick_input *input, tr_order_buf *out) {
     counting *c = state;
     if (c == NULL) return fail(TR_BAD_STATE, "on_tick: state is null");
-    if (tick == NULL || out == NULL) return fail(TR_NULL_ARGUMENT, "on_tick: tick or out is null");
+    if (input == NULL || input->tick == NULL || out == NULL)
+        return fail(TR_NULL_ARGUMENT, "on_tick: input, input->tick or out is null");
+    const uint64_t seq = input->seq;
+    const tr_tick *tick = input->tick;
     if (c->has_fail_at && c->fail_at == seq) return fail(TR_ERROR, "counting: fail_at reached");
     if (c->ticks > 0 && seq != c->next_seq) c->out_of_order++;
     c->ticks++;

@@ -138,7 +138,7 @@ fn check_describes_a_plugin() {
     let text = m.to_string();
     for part in [
         "plugin   counting 1.0.0-a",
-        "abi      1.0 (host 1.0), vtable 104 bytes",
+        "abi      2.0 (host 2.0), vtable 104 bytes",
         "tickrail_plugin_v1",
         "layout   tick 64 bytes",
     ] {
@@ -175,6 +175,8 @@ fn rust_layout() -> BTreeMap<String, String> {
     off!("tr_tick", Tick, ts_exch_ns ts_recv_ns symbol kind side flags data);
     size!("tr_f64_view", F64View);
     off!("tr_f64_view", F64View, ptr len);
+    size!("tr_tick_input", TickInput);
+    off!("tr_tick_input", TickInput, seq tick features model);
     size!("tr_order_intent", OrderIntent);
     off!("tr_order_intent", OrderIntent, px qty client_tag size_hint symbol side order_type reserved0 reserved1);
     size!("tr_order_buf", OrderBuf);
@@ -188,7 +190,7 @@ fn rust_layout() -> BTreeMap<String, String> {
         "TR_ABI_MAGIC" = ABI_MAGIC,
         "TR_ABI_MAJOR" = ABI_MAJOR,
         "TR_ABI_MINOR" = ABI_MINOR,
-        "TR_VTABLE_V1_0_SIZE" = VTABLE_V1_0_SIZE,
+        "TR_VTABLE_BASE_SIZE" = VTABLE_BASE_SIZE,
         "TR_FIXED_SCALE" = FIXED_SCALE,
         "TR_OK" = Status::Ok.raw(),
         "TR_ERROR" = Status::Error.raw(),

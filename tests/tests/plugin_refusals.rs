@@ -30,8 +30,8 @@ fn refusals_leave_the_old_plugin_trading() {
     fs::set_permissions(&writable, fs::Permissions::from_mode(0o666)).unwrap();
 
     let mut cases: Vec<Case> = vec![
-        (c_artefact("libc_abi_major2.so"), None, vec!["libc_abi_major2.so", "ABI major version: expected 1, found 2"]),
-        (c_artefact("libc_small_vtable.so"), None, vec!["libc_small_vtable.so", "struct_size: expected at least 104 bytes (ABI 1.0), found 40"]),
+        (c_artefact("libc_abi_major1.so"), None, vec!["libc_abi_major1.so", "ABI major version: expected 2, found 1"]),
+        (c_artefact("libc_small_vtable.so"), None, vec!["libc_small_vtable.so", "struct_size: expected at least 104 bytes (ABI 2.0), found 40"]),
         (c_artefact("libc_bad_magic.so"), None, vec!["libc_bad_magic.so", "magic: expected 0x4c4941524b434954", "found 0x0000000000001234"]),
         (c_artefact("libc_no_entry.so"), None, vec!["libc_no_entry.so", "entry symbol `tickrail_plugin_v1` not found"]),
         (truncated.clone(), None, vec!["truncated.so", "cannot be loaded as a shared library"]),

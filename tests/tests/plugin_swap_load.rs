@@ -315,9 +315,9 @@ fn hang_at_load_abi_mismatch_and_panic_are_contained_under_load() {
     assert_eq!((done.version.as_str(), done.snapshot_len, done.fresh), ("c-1.0.0", 48, false));
 
     // Another ABI major: refused with its message, the C build trades on.
-    let e = ctl.swap_to(&c_artefact("libc_abi_major2.so")).unwrap_err().to_string();
+    let e = ctl.swap_to(&c_artefact("libc_abi_major1.so")).unwrap_err().to_string();
     assert!(
-        e.contains("libc_abi_major2.so") && e.contains("ABI major version: expected 1, found 2")
+        e.contains("libc_abi_major1.so") && e.contains("ABI major version: expected 2, found 1")
     );
     assert_eq!(run.metrics.plugin.get(), plugin_info("c-1.0.0"));
     run.wait_ticks(run.processed() + 5_000);

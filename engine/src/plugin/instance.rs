@@ -13,7 +13,9 @@ use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use tickrail_abi::{F64View, Fill, OrderBuf, OrderIntent, PluginVTable, RawStatus, Status};
+use tickrail_abi::{
+    F64View, Fill, OrderBuf, OrderIntent, PluginVTable, RawStatus, Status, TickInput,
+};
 
 use super::load::{self, Dl};
 use super::validate::{validate, Calls, Manifest};
@@ -446,18 +448,15 @@ impl Strategy for Plugin {
             return Ok(());
         }
         let mut buf = OrderBuf { ptr: self.out.as_mut_ptr(), cap: self.out.len() as u32, len: 0 };
-        // SAFETY: live state of this module; every pointer is valid for the call; `buf` points
-        // at `cap` host-owned intents.
-        let st = unsafe {
-            (self.on_tick)(
-                self.state.ptr.as_ptr(),
-                input.seq,
-                input.tick,
-                F64View::new(input.features),
-                F64View::new(input.model),
-                &mut buf,
-            )
+        let args = TickInput {
+            seq: input.seq,
+            tick: input.tick,
+            features: F64View::new(input.features),
+            model: F64View::new(input.model),
         };
+        // SAFETY: live state of this module; `args` and everything it points at are valid for
+        // the call; `buf` points at `cap` host-owned intents.
+        let st = unsafe { (self.on_tick)(self.state.ptr.as_ptr(), &args, &mut buf) };
         self.stats.ticks += 1;
         if buf.len > buf.cap {
             return Err(self.fault(Status::BadOutput.raw()));

@@ -2,11 +2,11 @@
 //!
 //! Order matters: the frozen 16-byte header (`magic`, `abi_major`, `abi_minor`, `struct_size`) is
 //! read first, and nothing past it is read unless the magic and the major match and the struct is at
-//! least as large as ABI 1.0 defines it. The rest (type sizes, strings, function pointers) is then
-//! checked in one pass that reports every problem at once.
+//! least as large as minor 0 of the major defines it. The rest (type sizes, strings, function
+//! pointers) is then checked in one pass that reports every problem at once.
 //!
 //! **Minor versions.** Minors only append vtable entries (and give meaning to reserved fields), so
-//! any minor of major 1 is accepted: a plugin built against an older minor has a shorter vtable and
+//! any minor of this major is accepted: a plugin built against an older minor has a shorter vtable and
 //! the host uses only the entries its `struct_size` covers; a plugin built against a newer minor has
 //! entries this host ignores. `tick_size`, `intent_size` and `fill_size` must equal the host's: the
 //! tick is one fixed cache line and intents are written into an array whose stride is their size.
@@ -18,7 +18,7 @@ use std::ptr::addr_of;
 
 use tickrail_abi::{
     CreateFn, DestroyFn, Fill, LastErrorFn, OnFillFn, OnTickFn, OrderIntent, PluginVTable,
-    RestoreFn, SnapshotFn, Tick, ABI_MAGIC, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, VTABLE_V1_0_SIZE,
+    RestoreFn, SnapshotFn, Tick, ABI_MAGIC, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, VTABLE_BASE_SIZE,
 };
 
 use super::PluginError;
@@ -121,13 +121,13 @@ pub(crate) unsafe fn validate(
              {major}.{minor}, host speaks {ABI_MAJOR}.{ABI_MINOR})"
         )]));
     }
-    if struct_size < VTABLE_V1_0_SIZE {
+    if struct_size < VTABLE_BASE_SIZE {
         return Err(refuse(vec![format!(
-            "vtable struct_size: expected at least {VTABLE_V1_0_SIZE} bytes (ABI {ABI_MAJOR}.0), \
+            "vtable struct_size: expected at least {VTABLE_BASE_SIZE} bytes (ABI {ABI_MAJOR}.0), \
              found {struct_size}"
         )]));
     }
-    // SAFETY: `struct_size >= size_of::<PluginVTable>()`, so the whole 1.0 table is readable.
+    // SAFETY: `struct_size >= size_of::<PluginVTable>()`, so the whole minor-0 table is readable.
     let t = unsafe { &*vt };
     let mut problems = Vec::new();
     let mut size = |what: &str, found: u32, expected: usize| {
@@ -238,7 +238,7 @@ mod tests {
             magic: ABI_MAGIC,
             abi_major: ABI_MAJOR,
             abi_minor: ABI_MINOR,
-            struct_size: VTABLE_V1_0_SIZE,
+            struct_size: VTABLE_BASE_SIZE,
             tick_size: 64,
             intent_size: size_of::<OrderIntent>() as u32,
             fill_size: size_of::<Fill>() as u32,
@@ -283,12 +283,12 @@ mod tests {
     #[test]
     fn header_mismatches_stop_early() {
         let mut vt = good();
-        vt.abi_major = 2;
-        assert!(problems(&vt).contains("ABI major version: expected 1, found 2"));
+        vt.abi_major = 1;
+        assert!(problems(&vt).contains("ABI major version: expected 2, found 1"));
         let mut vt = good();
         vt.struct_size = 40;
         assert!(
-            problems(&vt).contains("struct_size: expected at least 104 bytes (ABI 1.0), found 40")
+            problems(&vt).contains("struct_size: expected at least 104 bytes (ABI 2.0), found 40")
         );
         let mut vt = good();
         vt.magic = 7;

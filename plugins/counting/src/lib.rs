@@ -184,8 +184,10 @@ impl PluginStrategy for Counting {
         ctx: &TickContext<'_>,
         out: &mut Orders<'_>,
     ) -> Result<(), StrategyError> {
-        if self.config.panic_at == Some(ctx.seq) {
-            panic!("counting: panic_at={} reached", ctx.seq);
+        let seq = ctx.seq;
+        if self.config.panic_at == Some(seq) {
+            // A copy in the message: formatting `ctx.seq` itself would pin `ctx` to memory.
+            panic!("counting: panic_at={seq} reached");
         }
         if self.config.fail_at == Some(ctx.seq) {
             return Err(StrategyError::error("counting: fail_at reached"));
