@@ -220,6 +220,7 @@ pub fn compile(ens: &Ensemble) -> CompiledForest {
         let n_leaves = 1usize << depth;
         let g = Group {
             depth: depth as u32,
+            lanes: (j - i) as u32,
             width: w,
             col: c,
             node_off: f.cnodes.len() as u32,

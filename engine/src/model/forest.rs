@@ -61,10 +61,13 @@ pub(crate) struct KNode {
 /// [`LANES`] complete trees of one depth that write the same columns: nodes at
 /// `node_off + lane * (2^depth - 1) + i` (`i < 2^depth - 1`, level order), leaf values at
 /// `leaf_off + (8j + lane) * width`.
-/// Lanes without a tree hold "always A" nodes over zero leaves.
+/// Lanes without a tree hold "always A" nodes over zero leaves; a group of at most four trees (the
+/// last of a column, typically) walks its first four lanes only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Group {
     pub depth: u32,
+    /// Lanes holding a tree (the first `lanes`; the rest are padding).
+    pub lanes: u32,
     /// 1: each leaf holds one value for column `col`; otherwise `n_columns` values.
     pub width: u32,
     pub col: u32,
@@ -125,8 +128,10 @@ impl Scratch {
 ///
 /// # Safety
 /// `nodes` holds at least `LANES * (2^D - 1)` entries and every node's `sel` is `< keys.len()`.
+/// With `N == 4` only the first four lanes are walked (a group's last lanes may be padding); the
+/// indices of the others stay at the first leaf, whose padding value is zero.
 #[inline(always)]
-unsafe fn walk<const D: usize>(nodes: &[CNode], keys: &[u32]) -> [usize; LANES] {
+unsafe fn walk<const D: usize, const N: usize>(nodes: &[CNode], keys: &[u32]) -> [usize; LANES] {
     let mut t = [1usize; LANES];
     for _ in 0..D {
         // SAFETY: the caller's contract, passed on.
@@ -135,10 +140,17 @@ unsafe fn walk<const D: usize>(nodes: &[CNode], keys: &[u32]) -> [usize; LANES] 
             step::<D, 1>(nodes, keys, &mut t[1]);
             step::<D, 2>(nodes, keys, &mut t[2]);
             step::<D, 3>(nodes, keys, &mut t[3]);
-            step::<D, 4>(nodes, keys, &mut t[4]);
-            step::<D, 5>(nodes, keys, &mut t[5]);
-            step::<D, 6>(nodes, keys, &mut t[6]);
-            step::<D, 7>(nodes, keys, &mut t[7]);
+            if N > 4 {
+                step::<D, 4>(nodes, keys, &mut t[4]);
+                step::<D, 5>(nodes, keys, &mut t[5]);
+                step::<D, 6>(nodes, keys, &mut t[6]);
+                step::<D, 7>(nodes, keys, &mut t[7]);
+            }
+        }
+    }
+    if N <= 4 {
+        for t in &mut t[4..] {
+            *t = 1usize << D;
         }
     }
     for t in t.iter_mut() {
@@ -200,10 +212,18 @@ unsafe fn step<const D: usize, const L: usize>(nodes: &[CNode], keys: &[u32], t:
 
 /// The sum of the eight lanes' leaf values (`leaves[j * LANES + l]` for lane `l` at leaf `j`), added
 /// pairwise: three dependent additions instead of eight.
+/// With `N == 4`, the first four lanes only (the others are padding with zero leaves; the sum of
+/// the first four is then the same number).
 #[inline(always)]
-fn lane_sum(leaves: &[f32], idx: &[usize; LANES]) -> f64 {
-    let v: [f64; LANES] = std::array::from_fn(|l| leaves[idx[l] * LANES + l] as f64);
-    ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+fn lane_sum<const N: usize>(leaves: &[f32], idx: &[usize; LANES]) -> f64 {
+    let v: [f64; LANES] =
+        std::array::from_fn(|l| if l < N { leaves[idx[l] * LANES + l] as f64 } else { 0.0 });
+    let low = (v[0] + v[1]) + (v[2] + v[3]);
+    if N <= 4 {
+        low
+    } else {
+        low + ((v[4] + v[5]) + (v[6] + v[7]))
+    }
 }
 
 impl CompiledForest {
@@ -235,26 +255,37 @@ impl CompiledForest {
         acc.copy_from_slice(&self.bias);
         for g in &self.groups {
             let nodes = &self.cnodes[g.node_off as usize..];
+            // A last, partly filled group walks its first four lanes only when the rest is padding.
+            let half = g.lanes <= 4;
             // SAFETY: `compile` lays out LANES * (2^depth - 1) nodes from `node_off` and checks every
             // selector against 2 * n_features (`CompiledForest::check_layout`); `keys` has that length.
             let idx = unsafe {
-                match g.depth {
-                    1 => walk::<1>(nodes, keys),
-                    2 => walk::<2>(nodes, keys),
-                    3 => walk::<3>(nodes, keys),
-                    4 => walk::<4>(nodes, keys),
-                    5 => walk::<5>(nodes, keys),
-                    6 => walk::<6>(nodes, keys),
-                    7 => walk::<7>(nodes, keys),
-                    _ => walk::<8>(nodes, keys),
+                match (g.depth, half) {
+                    (1, false) => walk::<1, 8>(nodes, keys),
+                    (2, false) => walk::<2, 8>(nodes, keys),
+                    (3, false) => walk::<3, 8>(nodes, keys),
+                    (4, false) => walk::<4, 8>(nodes, keys),
+                    (5, false) => walk::<5, 8>(nodes, keys),
+                    (6, false) => walk::<6, 8>(nodes, keys),
+                    (7, false) => walk::<7, 8>(nodes, keys),
+                    (_, false) => walk::<8, 8>(nodes, keys),
+                    (1, true) => walk::<1, 4>(nodes, keys),
+                    (2, true) => walk::<2, 4>(nodes, keys),
+                    (3, true) => walk::<3, 4>(nodes, keys),
+                    (4, true) => walk::<4, 4>(nodes, keys),
+                    (5, true) => walk::<5, 4>(nodes, keys),
+                    (6, true) => walk::<6, 4>(nodes, keys),
+                    (7, true) => walk::<7, 4>(nodes, keys),
+                    (_, true) => walk::<8, 4>(nodes, keys),
                 }
             };
             let leaves = &self.cleaves[g.leaf_off as usize..];
             if g.width == 1 {
-                acc[g.col as usize] += lane_sum(leaves, &idx);
+                acc[g.col as usize] +=
+                    if half { lane_sum::<4>(leaves, &idx) } else { lane_sum::<8>(leaves, &idx) };
             } else {
                 let w = g.width as usize;
-                for (l, j) in idx.iter().enumerate() {
+                for (l, j) in idx.iter().enumerate().take(g.lanes as usize) {
                     let at = (j * LANES + l) * w;
                     for (a, v) in acc.iter_mut().zip(&leaves[at..at + w]) {
                         *a += *v as f64;
@@ -293,6 +324,7 @@ impl CompiledForest {
         let keys = 2 * self.n_features;
         for g in &self.groups {
             assert!((1..=MAX_COMPLETE_DEPTH as u32).contains(&g.depth), "group depth {}", g.depth);
+            assert!((1..=LANES as u32).contains(&g.lanes), "group lanes {}", g.lanes);
             let n = LANES * ((1usize << g.depth) - 1);
             let nodes = &self.cnodes[g.node_off as usize..g.node_off as usize + n];
             assert!(nodes.iter().all(|nd| (nd.sel as usize) < keys), "selector out of range");
