@@ -303,7 +303,8 @@ macro_rules! export_strategy {
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
-    /// Set while this thread is inside an exported call: the hook handles only those panics.
+    /// Set while this thread is inside an exported call of a plugin linked into the host: there
+    /// the hook handles only those panics.
     static IN_CALL: Cell<bool> = const { Cell::new(false) };
 }
 
