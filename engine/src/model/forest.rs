@@ -126,10 +126,11 @@ impl Scratch {
 /// `l * (2^D - 1)..`, so node `t - 1` of lane `l` sits at byte `8t + const(D, l)`: one scaled-index
 /// address with a constant displacement, no arithmetic on `t` but the step itself.
 ///
+/// With `N == 4` only the first four lanes are walked (a group's last lanes may be padding); the
+/// others report leaf 0, whose padding value is zero.
+///
 /// # Safety
 /// `nodes` holds at least `LANES * (2^D - 1)` entries and every node's `sel` is `< keys.len()`.
-/// With `N == 4` only the first four lanes are walked (a group's last lanes may be padding); the
-/// indices of the others stay at the first leaf, whose padding value is zero.
 #[inline(always)]
 unsafe fn walk<const D: usize, const N: usize>(nodes: &[CNode], keys: &[u32]) -> [usize; LANES] {
     let mut t = [1usize; LANES];
@@ -148,15 +149,31 @@ unsafe fn walk<const D: usize, const N: usize>(nodes: &[CNode], keys: &[u32]) ->
             }
         }
     }
-    if N <= 4 {
-        for t in &mut t[4..] {
-            *t = 1usize << D;
-        }
-    }
-    for t in t.iter_mut() {
-        *t -= 1usize << D;
+    for (l, t) in t.iter_mut().enumerate() {
+        *t = if l < N { *t - (1usize << D) } else { 0 };
     }
     t
+}
+
+/// [`walk`] at a run-time depth (1 to [`MAX_COMPLETE_DEPTH`]).
+///
+/// # Safety
+/// As [`walk`] at `D = depth`.
+#[inline(always)]
+unsafe fn walk_depth<const N: usize>(depth: u32, nodes: &[CNode], keys: &[u32]) -> [usize; LANES] {
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        match depth {
+            1 => walk::<1, N>(nodes, keys),
+            2 => walk::<2, N>(nodes, keys),
+            3 => walk::<3, N>(nodes, keys),
+            4 => walk::<4, N>(nodes, keys),
+            5 => walk::<5, N>(nodes, keys),
+            6 => walk::<6, N>(nodes, keys),
+            7 => walk::<7, N>(nodes, keys),
+            _ => walk::<8, N>(nodes, keys),
+        }
+    }
 }
 
 /// Byte offsets from `nodes` to node `t - 1` of lane `L` in a group of depth `D`, less `8t - 8`.
@@ -260,23 +277,10 @@ impl CompiledForest {
             // SAFETY: `compile` lays out LANES * (2^depth - 1) nodes from `node_off` and checks every
             // selector against 2 * n_features (`CompiledForest::check_layout`); `keys` has that length.
             let idx = unsafe {
-                match (g.depth, half) {
-                    (1, false) => walk::<1, 8>(nodes, keys),
-                    (2, false) => walk::<2, 8>(nodes, keys),
-                    (3, false) => walk::<3, 8>(nodes, keys),
-                    (4, false) => walk::<4, 8>(nodes, keys),
-                    (5, false) => walk::<5, 8>(nodes, keys),
-                    (6, false) => walk::<6, 8>(nodes, keys),
-                    (7, false) => walk::<7, 8>(nodes, keys),
-                    (_, false) => walk::<8, 8>(nodes, keys),
-                    (1, true) => walk::<1, 4>(nodes, keys),
-                    (2, true) => walk::<2, 4>(nodes, keys),
-                    (3, true) => walk::<3, 4>(nodes, keys),
-                    (4, true) => walk::<4, 4>(nodes, keys),
-                    (5, true) => walk::<5, 4>(nodes, keys),
-                    (6, true) => walk::<6, 4>(nodes, keys),
-                    (7, true) => walk::<7, 4>(nodes, keys),
-                    (_, true) => walk::<8, 4>(nodes, keys),
+                if half {
+                    walk_depth::<4>(g.depth, nodes, keys)
+                } else {
+                    walk_depth::<8>(g.depth, nodes, keys)
                 }
             };
             let leaves = &self.cleaves[g.leaf_off as usize..];
