@@ -88,7 +88,22 @@ impl Metrics {
     /// After each tick: the trading clock, equity, and whether any position is open. Ticks
     /// before the clock has started (no exchange time seen yet: `ts_ns <= 0`) only move the
     /// drawdown.
+    #[inline(always)]
     pub fn on_tick(&mut self, ts_ns: i64, equity: Money, exposed: bool) {
+        // Most ticks: the clock has started and no sample is due.
+        if ts_ns > 0 && ts_ns < self.next_sample {
+            self.last_ts = ts_ns;
+            self.last_equity = equity;
+            self.last_exposed = exposed;
+            self.track(equity);
+            return;
+        }
+        self.on_tick_sampling(ts_ns, equity, exposed);
+    }
+
+    /// [`on_tick`](Self::on_tick) when the clock starts or a sample is due.
+    #[inline(never)]
+    fn on_tick_sampling(&mut self, ts_ns: i64, equity: Money, exposed: bool) {
         if ts_ns <= 0 {
             self.last_equity = equity;
             self.last_exposed = exposed;
@@ -110,6 +125,7 @@ impl Metrics {
         self.track(equity);
     }
 
+    #[inline]
     fn track(&mut self, equity: Money) {
         if equity > self.peak {
             self.peak = equity;

@@ -114,7 +114,7 @@ struct Driver<'t, S, F> {
 }
 
 impl<S: Strategy, F: FnMut(&OutputEvent)> Driver<'_, S, F> {
-    #[inline]
+    #[inline(always)]
     fn tick(&mut self, tick: &Tick) {
         let Self { trader, metrics, latency, sink, .. } = self;
         let mut emit = |ev: OutputEvent| {

@@ -57,11 +57,27 @@ impl FeatureStage {
 
     /// [`on_tick`](Self::on_tick), also returning the symbol's vector version after the update
     /// (it changes exactly when the vector may have).
-    #[inline]
+    #[inline(always)]
     pub fn update(&mut self, tick: &Tick) -> (u64, &[f64]) {
         if !self.enabled {
             return (0, &[]);
         }
+        // Most ticks: a trade inside its symbol's open candle, with no intra-candle features.
+        let s = tick.symbol as usize;
+        if !self.intra && s < self.sets.len() {
+            if let Some(t) = tick.trade() {
+                if self.builders[s].add_in_window(tick.ts_exch_ns, &t, tick.side()) {
+                    return (self.versions[s], self.sets[s].values());
+                }
+            }
+        }
+        self.update_event(tick)
+    }
+
+    /// [`update`](Self::update) for every other tick: a candle closes or opens, a kline, a
+    /// quote, or intra-candle features.
+    #[inline(never)]
+    fn update_event(&mut self, tick: &Tick) -> (u64, &[f64]) {
         let s = tick.symbol as usize;
         let Some(set) = self.sets.get_mut(s) else { return (0, &[]) };
         if let Some(k) = tick.kline().filter(|_| tick.flags & TICK_FLAG_KLINE_CLOSED != 0) {

@@ -66,6 +66,8 @@ pub struct Trader<S> {
     last_seq: u64,
     time_mask: u64,
     equity: Money,
+    /// The strategy's intents of the current tick, while they are decided.
+    intents: Vec<OrderIntent>,
 }
 
 impl<S: Strategy> Trader<S> {
@@ -95,6 +97,7 @@ impl<S: Strategy> Trader<S> {
             last_seq: 0,
             time_mask: 0,
             equity,
+            intents: Vec::with_capacity(MAX_INTENTS),
         }
     }
 
@@ -205,14 +208,18 @@ impl<S: Strategy> Trader<S> {
         if intents.is_empty() {
             return res;
         }
-        let mut buf = [OrderIntent::default(); MAX_INTENTS];
+        // Copied out (the strategy hears of fills while they are decided), into a buffer kept
+        // between ticks: no allocation, and no clearing of the whole buffer per order.
+        let mut buf = std::mem::take(&mut self.intents);
         let n = intents.len().min(MAX_INTENTS);
-        buf[..n].copy_from_slice(&intents[..n]);
+        buf.clear();
+        buf.extend_from_slice(&intents[..n]);
         self.stats.intents += intents.len() as u64;
         self.stats.intents_dropped += (intents.len() - n) as u64;
-        for intent in &buf[..n] {
+        for intent in &buf {
             self.decide(seq, now, intent, lat, emit);
         }
+        self.intents = buf;
         res
     }
 

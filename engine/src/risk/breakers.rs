@@ -49,6 +49,11 @@ pub(crate) struct Breakers {
     last_equity: Option<Money>,
     state: TradingState,
     hold: Option<Cause>,
+    /// Before this time (the day's end or a cooldown's expiry, whichever is first) time passing
+    /// changes nothing.
+    quiet_until_ns: i64,
+    /// No breaker trips at an equity at or above this (and at most the peak).
+    quiet_floor: Money,
 }
 
 impl Breakers {
@@ -68,6 +73,8 @@ impl Breakers {
             last_equity: None,
             state: TradingState::Active,
             hold: None,
+            quiet_until_ns: i64::MIN,
+            quiet_floor: Money(i128::MAX),
         }
     }
 
@@ -148,6 +155,7 @@ impl Breakers {
 
     /// Re-derives the state; the transition from `before` if it changed.
     fn settle(&mut self, now_ns: i64) -> Option<Transition> {
+        self.arm();
         let (from, was) = (self.state, self.hold);
         let (to, hold) = self.derive();
         self.state = to;
@@ -158,6 +166,24 @@ impl Breakers {
         // More severe: what holds it now. Less severe: what let go.
         let cause = if to > from { hold } else { was };
         Some(Transition { from, to, cause: cause.unwrap_or(Cause::Operator), ts_ns: now_ns })
+    }
+
+    /// Works out the bounds of [`on_equity`](Self::on_equity)'s quiet path from the breakers as
+    /// they stand; every event ends here (through [`settle`](Self::settle)).
+    fn arm(&mut self) {
+        let cooldown =
+            if self.cooldown_until_ns == NO_COOLDOWN { i64::MAX } else { self.cooldown_until_ns };
+        self.quiet_until_ns =
+            if self.day == NO_DAY { i64::MIN } else { self.day_end_ns.min(cooldown) };
+        // `drawdown() > limit` ⇔ `equity < peak − limit`; `daily_loss() > limit` likewise.
+        let mut floor = i128::MIN;
+        if self.limits.drawdown_ppm > 0 && self.equity_peak.0 > 0 {
+            floor = floor.max(self.equity_peak.0.saturating_sub(self.drawdown_limit.0));
+        }
+        if self.limits.daily_loss.0 > 0 {
+            floor = floor.max(self.day_start_equity.0.saturating_sub(self.limits.daily_loss.0));
+        }
+        self.quiet_floor = Money(floor);
     }
 
     /// Lets time pass: UTC day rollover (clears the daily-loss latch, new start equity) and
@@ -184,6 +210,18 @@ impl Breakers {
 
     #[inline]
     pub(crate) fn on_equity(&mut self, now_ns: i64, equity: Money) -> Option<Transition> {
+        // Most ticks: no day end or cooldown expiry reached, no new peak, no limit crossed.
+        if now_ns < self.quiet_until_ns && equity <= self.equity_peak && equity >= self.quiet_floor
+        {
+            self.last_equity = Some(equity);
+            return None;
+        }
+        self.on_equity_event(now_ns, equity)
+    }
+
+    /// [`on_equity`](Self::on_equity) when something may change.
+    #[inline(never)]
+    fn on_equity_event(&mut self, now_ns: i64, equity: Money) -> Option<Transition> {
         self.advance(now_ns);
         if self.day == NO_DAY || now_ns >= self.day_end_ns {
             self.start_day(now_ns.div_euclid(DAY_NS), equity);
@@ -275,7 +313,60 @@ impl Breakers {
         }
         b.state = derived;
         b.hold = hold;
+        b.arm();
         *self = b;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    /// `on_equity`'s quiet path changes nothing the full event would have: two sets of
+    /// breakers, one always taking the full path, agree on every transition and snapshot over
+    /// random equity walks, closes, day ends, cooldowns, kill switches and operator requests.
+    #[test]
+    fn quiet_path_agrees_with_the_full_event() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        for case in 0..200 {
+            let limits = BreakerLimits {
+                drawdown_ppm: [0, 20_000, 100_000][case % 3],
+                daily_loss: Money([0, 500 * 10i128.pow(16)][case / 3 % 2]),
+                cooldown_after_losses: [0, 2][case / 6 % 2],
+                cooldown_ns: 60_000_000_000,
+            };
+            let (mut quick, mut full) = (Breakers::new(limits), Breakers::new(limits));
+            let mut now = 1_723_161_255_000_000_000i64;
+            let mut equity = 10_000 * 10i128.pow(16);
+            for step in 0..2_000 {
+                now += rng.random_range(0..DAY_NS / 200);
+                let (a, b) = match rng.random_range(0..100) {
+                    0..=89 => {
+                        equity += rng.random_range(-40..=40) * 10i128.pow(16);
+                        let e = Money(equity);
+                        (quick.on_equity(now, e), full.on_equity_event(now, e))
+                    }
+                    90..=95 => {
+                        let r = Money(rng.random_range(-100..=50) * 10i128.pow(16));
+                        (quick.on_close(now, r), full.on_close(now, r))
+                    }
+                    96..=97 => {
+                        let on = rng.random_bool(0.5);
+                        (quick.set_kill_switch(now, on), full.set_kill_switch(now, on))
+                    }
+                    _ => {
+                        let s = [TradingState::Active, TradingState::Reducing][step % 2];
+                        (quick.request_state(now, s), full.request_state(now, s))
+                    }
+                };
+                assert_eq!(a, b, "case {case} step {step}: transition");
+                assert_eq!(quick.snapshot(), full.snapshot(), "case {case} step {step}");
+                assert_eq!(quick.last_equity, full.last_equity, "case {case} step {step}");
+            }
+        }
     }
 }
