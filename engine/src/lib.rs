@@ -38,6 +38,7 @@ pub mod export;
 pub mod features;
 pub mod feed;
 pub mod fixed;
+mod handback;
 pub mod journal;
 pub mod latency;
 pub mod logs;

@@ -36,6 +36,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::clock;
+use crate::handback::Handback;
 use crate::model::{Model, ModelError};
 use crate::ops::{ControlCommand, ControlReply, EngineMetrics};
 use crate::pipeline::model_stage::ModelParts;
@@ -160,8 +161,7 @@ struct Swapped {
 #[derive(Debug)]
 pub struct HotPort {
     incoming: Receiver<ModelParts>,
-    returned: Sender<Swapped>,
-    pending: Option<Swapped>,
+    returned: Handback<Swapped>,
     requests: Sender<ControlCommand>,
 }
 
@@ -169,7 +169,7 @@ impl HotPort {
     /// Swaps in a waiting model, if any, sending the old parts back. No lock, no allocation.
     #[inline]
     pub(crate) fn poll(&mut self, parts: &mut ModelParts) -> bool {
-        if self.pending.is_some() && !self.flush() {
+        if !self.returned.clear() {
             return false;
         }
         match self.incoming.try_recv() {
@@ -187,21 +187,9 @@ impl HotPort {
         let t0 = clock::now_ns();
         let old = std::mem::replace(parts, new);
         let pause_ns = (clock::now_ns() - t0).max(0) as u64;
-        self.pending = Some(Swapped { old, pause_ns });
-        self.flush();
-    }
-
-    /// Sends the pending old parts back; false while the reply slot is taken (they stay here,
-    /// and are dropped with the stage at the end of the run if the loader is gone).
-    fn flush(&mut self) -> bool {
-        let Some(msg) = self.pending.take() else { return true };
-        match self.returned.try_send(msg) {
-            Ok(()) => true,
-            Err(TrySendError::Full(msg) | TrySendError::Disconnected(msg)) => {
-                self.pending = Some(msg);
-                false
-            }
-        }
+        // Kept here while the loader has not taken the previous old parts (dropped with the
+        // stage at the end of the run if the loader is gone).
+        self.returned.send(Swapped { old, pause_ns });
     }
 
     /// Forwards an operator's reload to the loader; gives it back when one is already queued.
@@ -256,8 +244,7 @@ impl ModelLoader {
         let (req_tx, req_rx) = bounded(1);
         let port = HotPort {
             incoming: parts_rx.clone(),
-            returned: ret_tx,
-            pending: None,
+            returned: Handback::new(ret_tx),
             requests: req_tx,
         };
         let loader = Self {

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tickrail_abi::{Fill, OrderIntent, RawStatus, Side, Status, Tick, Trade, FIXED_SCALE};
@@ -40,6 +40,7 @@ use tickrail_abi::{Fill, OrderIntent, RawStatus, Side, Status, Tick, Trade, FIXE
 use super::instance::{ErrorText, Library, Plugin, PluginOptions, SnapshotFailure, State};
 use super::loader::{run_bounded, LoadCounts};
 use super::PluginError;
+use crate::handback::Handback;
 use crate::strategy::{Strategy, StrategyFault, StrategyInput};
 
 /// Settings of hot swapping.
@@ -169,8 +170,7 @@ pub struct SlotCounters {
 pub struct PluginSlot {
     active: Plugin,
     commands: Receiver<SwapCommand>,
-    replies: Sender<HotMsg>,
-    pending: Option<HotMsg>,
+    replies: Handback<HotMsg>,
     counters: Arc<SlotCounters>,
 }
 
@@ -178,7 +178,7 @@ impl PluginSlot {
     /// Takes a pending swap, if any. No lock, no allocation when there is none.
     #[inline]
     pub fn between_ticks(&mut self) -> bool {
-        if self.pending.is_some() && !self.flush() {
+        if !self.replies.clear() {
             return false;
         }
         match self.commands.try_recv() {
@@ -251,20 +251,7 @@ impl PluginSlot {
                 }
             }
         };
-        self.pending = Some(msg);
-        self.flush();
-    }
-
-    /// Sends the pending message; false if it is still pending (reply channel full).
-    fn flush(&mut self) -> bool {
-        let Some(msg) = self.pending.take() else { return true };
-        match self.replies.try_send(msg) {
-            Ok(()) => true,
-            Err(TrySendError::Full(msg) | TrySendError::Disconnected(msg)) => {
-                self.pending = Some(msg);
-                false
-            }
-        }
+        self.replies.send(msg);
     }
 
     fn count(&self, status: RawStatus) {
@@ -416,8 +403,7 @@ impl SwapController {
         let slot = PluginSlot {
             active: initial,
             commands: cmd_rx.clone(),
-            replies: rep_tx,
-            pending: None,
+            replies: Handback::new(rep_tx),
             counters: counters.clone(),
         };
         let ctl = Self {
