@@ -1,7 +1,8 @@
-//! Parse cost per message kind: tickrail's [`Parser`] (simd-json tape, in place, reused scratch)
+//! Parse cost per message kind: tickrail's [`Parser`] (`tickrail`: the one-pass reader of
+//! Binance's shapes; `tickrail_tape`: simd-json's tape alone, the path every other frame takes)
 //! against serde_json deserialising borrowed `#[derive(Deserialize)]` structs into the same
 //! [`Tick`] (same fixed-point conversion, same symbol lookup; depth levels go into reused
-//! vectors through a `DeserializeSeed`, so neither side allocates).
+//! vectors through a `DeserializeSeed`, so no side allocates).
 //!
 //! Every iteration copies the message into a reused frame buffer first (a parse in place
 //! overwrites its input); `copy` measures that copy alone, the harness baseline.
@@ -14,7 +15,7 @@
 //!
 //! Instruction counts (repeatable where timings on a shared machine are not): run the built
 //! binary under callgrind with `TICKRAIL_PARSE_LOOP=<kind>/<side>/<n>` (e.g.
-//! `trade/tickrail_simd_json/10000`), which runs one case `n` times without criterion; the count
+//! `trade/tickrail/10000`), which runs one case `n` times without criterion; the count
 //! at `n` minus the count at `0`, divided by `n`, is the cost of one iteration.
 
 use std::fmt;
@@ -26,6 +27,7 @@ use serde::Deserialize;
 use tickrail_abi::{Kline, Quote, Side, Tick, TickKind, Trade};
 use tickrail_engine::fixed::parse_fixed;
 use tickrail_engine::parse::{Level, Message, Parser};
+use tickrail_engine::reject::Reject;
 use tickrail_engine::symbols::Symbols;
 
 const TRADE: &str = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161259327,"s":"BTCUSDT","t":3735683358,"p":"61828.35000000","q":"0.00009000","T":1723161259326,"m":false,"M":true}}"#;
@@ -308,6 +310,14 @@ impl Scratch {
                     black_box(other.ok());
                 }
             },
+            2 => match self.parser.parse_tape(&mut self.frame, 0) {
+                Ok(Message::Depth(d)) => {
+                    black_box((d.last_id, d.bids.len(), d.asks.len()));
+                }
+                other => {
+                    black_box(other.ok());
+                }
+            },
             _ => {
                 let (syms, frame) = (&self.syms, &self.frame);
                 match kind {
@@ -327,25 +337,30 @@ impl Scratch {
 
 const KINDS: [(&str, &str); 4] =
     [("trade", TRADE), ("bookTicker", BOOK_TICKER), ("depthUpdate", DEPTH), ("kline", KLINE)];
-const SIDES: [&str; 3] = ["copy", "tickrail_simd_json", "serde_json"];
+const SIDES: [&str; 4] = ["copy", "tickrail", "tickrail_tape", "serde_json"];
 
-/// Both sides agree on every message before anything is timed.
+/// Both paths and the peer agree on every message before anything is timed.
 fn check(s: &mut Scratch) {
-    for msg in [TRADE, BOOK_TICKER, KLINE] {
-        load(&mut s.frame, msg);
-        let Ok(Message::Tick(ours)) = s.parser.parse(&mut s.frame, 0) else { panic!("{msg}") };
-        let peer = match msg {
-            TRADE => serde_trade(&s.syms, msg.as_bytes()),
-            BOOK_TICKER => serde_book_ticker(&s.syms, msg.as_bytes()),
-            _ => serde_kline(&s.syms, msg.as_bytes()),
-        };
-        assert_eq!(Some(ours), peer.ok(), "{msg}");
+    type Path = for<'p> fn(&'p mut Parser, &mut [u8], i64) -> Result<Message<'p>, Reject>;
+    for path in [Parser::parse as Path, Parser::parse_tape] {
+        for msg in [TRADE, BOOK_TICKER, KLINE] {
+            load(&mut s.frame, msg);
+            let Ok(Message::Tick(ours)) = path(&mut s.parser, &mut s.frame, 0) else {
+                panic!("{msg}")
+            };
+            let peer = match msg {
+                TRADE => serde_trade(&s.syms, msg.as_bytes()),
+                BOOK_TICKER => serde_book_ticker(&s.syms, msg.as_bytes()),
+                _ => serde_kline(&s.syms, msg.as_bytes()),
+            };
+            assert_eq!(Some(ours), peer.ok(), "{msg}");
+        }
+        load(&mut s.frame, DEPTH);
+        let Ok(Message::Depth(d)) = path(&mut s.parser, &mut s.frame, 0) else { panic!("depth") };
+        let peer = serde_depth(&s.syms, DEPTH.as_bytes(), &mut s.bids, &mut s.asks).unwrap();
+        assert_eq!((d.symbol, d.ts_exch_ns, d.first_id, d.last_id), peer);
+        assert_eq!((d.bids, d.asks), (&s.bids[..], &s.asks[..]));
     }
-    load(&mut s.frame, DEPTH);
-    let Ok(Message::Depth(d)) = s.parser.parse(&mut s.frame, 0) else { panic!("depth") };
-    let peer = serde_depth(&s.syms, DEPTH.as_bytes(), &mut s.bids, &mut s.asks).unwrap();
-    assert_eq!((d.symbol, d.ts_exch_ns, d.first_id, d.last_id), peer);
-    assert_eq!((d.bids, d.asks), (&s.bids[..], &s.asks[..]));
 }
 
 fn bench(c: &mut Criterion) {

@@ -166,7 +166,7 @@ fn parse_general(s: &[u8]) -> Result<i64, FixedError> {
 /// Eight ASCII digits (first digit first) as a number, or `None` if any byte is not a digit.
 /// SWAR: all eight at once in one `u64`.
 #[inline]
-fn eight_digits(chunk: [u8; 8]) -> Option<i64> {
+pub(crate) fn eight_digits(chunk: [u8; 8]) -> Option<i64> {
     let v = u64::from_le_bytes(chunk);
     // Every byte in 0x30..=0x39: high nibble 3, and adding 6 does not carry into it.
     let high = 0xF0F0_F0F0_F0F0_F0F0u64;
@@ -174,12 +174,16 @@ fn eight_digits(chunk: [u8; 8]) -> Option<i64> {
     if v & high != zeros || v.wrapping_add(0x0606_0606_0606_0606) & high != zeros {
         return None;
     }
-    let mut x = v - zeros;
-    // Pairs, then quads, then the eight (the first byte is the most significant digit).
+    Some(digit_values(v - zeros) as i64)
+}
+
+/// Eight digit values (one per byte, each 0..=9, the first byte most significant) as a number.
+#[inline]
+pub(crate) fn digit_values(mut x: u64) -> u64 {
+    // Pairs, then quads, then the eight.
     x = (x.wrapping_mul(10) + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
     x = (x.wrapping_mul(100) + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
-    x = (x.wrapping_mul(10_000) + (x >> 32)) & 0xFFFF_FFFF;
-    Some(x as i64)
+    (x.wrapping_mul(10_000) + (x >> 32)) & 0xFFFF_FFFF
 }
 
 #[cold]

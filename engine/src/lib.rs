@@ -4,8 +4,9 @@
 //! ([`config`]), start the data source (an embedded replay server or a Binance endpoint), then
 //! three threads joined by rings ([`pipeline`]):
 //!
-//! - the **feed** thread ([`feed`]): WebSocket frames over mio + tungstenite, parsed in place by
-//!   simd-json ([`parse`]) into 64-byte fixed-point ticks, with sequence checks ([`sequence`]) and
+//! - the **feed** thread ([`feed`]): WebSocket frames over mio + tungstenite, parsed ([`parse`]:
+//!   a one-pass reader of Binance's shapes, simd-json for everything else) into 64-byte
+//!   fixed-point ticks, with sequence checks ([`sequence`]) and
 //!   L2 books synchronised from REST snapshots ([`book`]);
 //! - the **hot** thread: features ([`features`], candles from trades via [`candles`]), the
 //!   strategy ([`strategy`], or a hot-swappable C-ABI [`plugin`]), every stage stamped into

@@ -76,7 +76,13 @@ impl Symbols {
     /// The id of a symbol given in either case (`BTCUSDT` or `btcusdt`). No allocation.
     #[inline]
     pub fn id_of(&self, name: &[u8]) -> Option<u16> {
-        self.upper.iter().position(|u| u.as_bytes().eq_ignore_ascii_case(name)).map(|i| i as u16)
+        // Payloads spell symbols in upper case and stream names in lower case: exact matches
+        // first, then any mix of cases.
+        let upper = self.upper.iter().position(|u| u.as_bytes() == name);
+        upper
+            .or_else(|| self.lower.iter().position(|l| l.as_bytes() == name))
+            .or_else(|| self.upper.iter().position(|u| u.as_bytes().eq_ignore_ascii_case(name)))
+            .map(|i| i as u16)
     }
 
     /// Every (id, exchange name).

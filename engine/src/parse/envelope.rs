@@ -74,7 +74,9 @@ pub(super) fn classify(
             _ => return Err(Reject::UnknownStream),
         },
         None => match stream {
-            Some(name) if stream_kind(name) == Some(Kind::BookTicker) => Kind::BookTicker,
+            Some(name) if stream_kind(name.as_bytes()) == Some(Kind::BookTicker) => {
+                Kind::BookTicker
+            }
             // A stream without `e` that is not bookTicker: spot partial depth (`@depth5`) and
             // other snapshots-per-push streams, which this parser does not handle.
             Some(_) => return Err(Reject::UnknownStream),
@@ -84,18 +86,18 @@ pub(super) fn classify(
         },
     };
     let symbol = match fields.get(b's') {
-        Some(at) => doc.str(at)?,
+        Some(at) => doc.str(at)?.as_bytes(),
         None => match stream {
-            Some(name) => split_at_sign(name).0,
+            Some(name) => split_at_sign(name.as_bytes()).0,
             // kline carries `s` in `k` too.
             None if kind == Kind::Kline => {
                 let k = Fields::collect(nodes, fields.req(b'k')?)?;
-                doc.str(k.req(b's')?)?
+                doc.str(k.req(b's')?)?.as_bytes()
             }
             None => return Err(Reject::WrongType),
         },
     };
-    let symbol = symbols.id_of(symbol.as_bytes()).ok_or(Reject::UnknownSymbol)?;
+    let symbol = symbols.id_of(symbol).ok_or(Reject::UnknownSymbol)?;
     Ok(Frame::Data { kind, symbol })
 }
 
@@ -115,10 +117,9 @@ fn combined_stream<'i>(nodes: &[Node<'i>]) -> Option<(&'i str, usize)> {
 /// `name` split at its first `@` (`btcusdt@depth@100ms` → `btcusdt`, `depth@100ms`); no `@` →
 /// the whole name and `None`. A byte loop: stream names are short.
 #[inline]
-fn split_at_sign(name: &str) -> (&str, Option<&str>) {
-    match name.bytes().position(|b| b == b'@') {
-        // `@` is ASCII, so both sides are on character boundaries.
-        Some(at) => (name.get(..at).unwrap_or(name), name.get(at + 1..)),
+pub(super) fn split_at_sign(name: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match name.iter().position(|&b| b == b'@') {
+        Some(at) => (&name[..at], Some(&name[at + 1..])),
         None => (name, None),
     }
 }
@@ -129,15 +130,15 @@ fn is_book_ticker(f: &Fields) -> bool {
 }
 
 /// The kind named by a stream (`btcusdt@depth@100ms` → `Depth`), if supported.
-pub(super) fn stream_kind(stream: &str) -> Option<Kind> {
+pub(super) fn stream_kind(stream: &[u8]) -> Option<Kind> {
     let kind = split_at_sign(stream).1?;
     let base = split_at_sign(kind).0;
     match base {
-        "trade" => Some(Kind::Trade),
-        "aggTrade" => Some(Kind::AggTrade),
-        "bookTicker" => Some(Kind::BookTicker),
-        _ if base.starts_with("kline_") => Some(Kind::Kline),
-        _ if base.strip_prefix("depth").is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) => {
+        b"trade" => Some(Kind::Trade),
+        b"aggTrade" => Some(Kind::AggTrade),
+        b"bookTicker" => Some(Kind::BookTicker),
+        _ if base.starts_with(b"kline_") => Some(Kind::Kline),
+        _ if base.strip_prefix(b"depth").is_some_and(|n| n.iter().all(u8::is_ascii_digit)) => {
             Some(Kind::Depth)
         }
         _ => None,
@@ -150,15 +151,15 @@ mod tests {
 
     #[test]
     fn stream_names() {
-        assert_eq!(stream_kind("btcusdt@trade"), Some(Kind::Trade));
-        assert_eq!(stream_kind("ethusdt@aggTrade"), Some(Kind::AggTrade));
-        assert_eq!(stream_kind("ethusdt@bookTicker"), Some(Kind::BookTicker));
-        assert_eq!(stream_kind("btcusdt@depth"), Some(Kind::Depth));
-        assert_eq!(stream_kind("btcusdt@depth@100ms"), Some(Kind::Depth));
-        assert_eq!(stream_kind("btcusdt@depth20@100ms"), Some(Kind::Depth));
-        assert_eq!(stream_kind("btcusdt@kline_1m"), Some(Kind::Kline));
-        assert_eq!(stream_kind("btcusdt@ticker"), None);
-        assert_eq!(stream_kind("btcusdt@depthx"), None);
-        assert_eq!(stream_kind("btcusdt"), None);
+        assert_eq!(stream_kind(b"btcusdt@trade"), Some(Kind::Trade));
+        assert_eq!(stream_kind(b"ethusdt@aggTrade"), Some(Kind::AggTrade));
+        assert_eq!(stream_kind(b"ethusdt@bookTicker"), Some(Kind::BookTicker));
+        assert_eq!(stream_kind(b"btcusdt@depth"), Some(Kind::Depth));
+        assert_eq!(stream_kind(b"btcusdt@depth@100ms"), Some(Kind::Depth));
+        assert_eq!(stream_kind(b"btcusdt@depth20@100ms"), Some(Kind::Depth));
+        assert_eq!(stream_kind(b"btcusdt@kline_1m"), Some(Kind::Kline));
+        assert_eq!(stream_kind(b"btcusdt@ticker"), None);
+        assert_eq!(stream_kind(b"btcusdt@depthx"), None);
+        assert_eq!(stream_kind(b"btcusdt"), None);
     }
 }

@@ -21,10 +21,10 @@ pub(super) fn span(n: &Node<'_>) -> usize {
 }
 
 /// The single-letter keys the decoders read. Other keys are walked over and not kept.
-const LETTERS: &[u8; 21] = b"ABETUabcehklmopqstuvx";
+pub(super) const LETTERS: &[u8; 21] = b"ABETUabcehklmopqstuvx";
 
 /// Byte → slot in [`Fields::letters`]: `1 + index in LETTERS`, 0 for every other byte.
-const SLOT: [u8; 256] = {
+pub(super) const SLOT: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < LETTERS.len() {

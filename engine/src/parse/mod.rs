@@ -1,10 +1,16 @@
-//! Binance WebSocket messages → [`Tick`]s and depth updates, parsed in place with simd-json.
+//! Binance WebSocket messages → [`Tick`]s and depth updates: a one-pass reader for Binance's
+//! shapes, with simd-json behind it for everything else.
+//!
+//! Two paths give the same answers. The fast one (`scan.rs`) reads Binance's usual message
+//! shapes straight off the frame's bytes in one pass, converting the fields it needs as it meets
+//! them. Every frame it does not answer for (an escaped string, a float where an integer goes, a
+//! reply, any error) goes to the tape path: the frame is parsed into simd-json's tape (a flat
+//! node array, no DOM, strings unescaped in place) and the fields are read off the tape (see
+//! `fields.rs`); that path decides every reject.
 //!
 //! A [`Parser`] owns all of its scratch: simd-json's [`Buffers`], the tape, and the bid/ask
 //! vectors a depth update's levels are read into. They keep their capacity from call to call, so
-//! once they have grown to the largest frame seen, parsing allocates nothing. The frame is
-//! parsed into simd-json's tape (a flat node array, no DOM, strings unescaped in place) and the
-//! fields are read straight off the tape; see `fields.rs`.
+//! once they have grown to the largest frame seen, parsing allocates nothing.
 //!
 //! Handled: combined-stream envelopes and bare payloads of `trade`, `aggTrade`, `bookTicker`,
 //! `depthUpdate` (spot and USD-M futures with `pu`) and `kline`. Replies and `serverShutdown`
@@ -26,6 +32,7 @@
 mod envelope;
 mod fields;
 mod payload;
+mod scan;
 mod snapshot;
 
 use core::fmt;
@@ -94,6 +101,7 @@ pub struct Parser {
     tape: Tape<'static>,
     bids: Vec<Level>,
     asks: Vec<Level>,
+    scan: scan::Scratch,
 }
 
 impl fmt::Debug for Parser {
@@ -115,6 +123,7 @@ impl Parser {
             tape: Tape(Vec::with_capacity(256)),
             bids: Vec::with_capacity(LEVELS_CAPACITY),
             asks: Vec::with_capacity(LEVELS_CAPACITY),
+            scan: scan::Scratch::new(),
         }
     }
 
@@ -123,8 +132,14 @@ impl Parser {
         &self.symbols
     }
 
-    /// Parses one text frame in place (`frame` is overwritten: strings are unescaped into it).
-    /// `ts_recv_ns` is stamped on the tick. No allocation once the scratch has grown.
+    /// Parses one text frame (`frame` may be overwritten: the tape path unescapes strings into
+    /// it). `ts_recv_ns` is stamped on the tick. No allocation once the scratch has grown.
+    ///
+    /// Binance's usual shapes are read straight off the bytes (`scan.rs`); any frame that reader
+    /// does not answer for, from an escaped string to a syntax error, goes through simd-json's
+    /// tape ([`Parser::parse_tape`]), which gives the same result for every frame the fast
+    /// reader accepts and decides every reject.
+    #[inline]
     pub fn parse<'p>(
         &'p mut self,
         frame: &mut [u8],
@@ -133,13 +148,44 @@ impl Parser {
         if frame.len() > self.max_frame_bytes {
             return Err(Reject::OversizedFrame);
         }
+        let scanned =
+            scan::scan(frame, &self.symbols, &mut self.scan, &mut self.bids, &mut self.asks);
+        let decoded = match scanned {
+            Some(d) => d,
+            None => self.tape(frame)?,
+        };
+        Ok(self.message(decoded, ts_recv_ns))
+    }
+
+    /// Parses one text frame with simd-json's tape alone, in place: the reference the fast
+    /// reader is checked against. Same results as [`Parser::parse`], more slowly.
+    pub fn parse_tape<'p>(
+        &'p mut self,
+        frame: &mut [u8],
+        ts_recv_ns: i64,
+    ) -> Result<Message<'p>, Reject> {
+        if frame.len() > self.max_frame_bytes {
+            return Err(Reject::OversizedFrame);
+        }
+        let decoded = self.tape(frame)?;
+        Ok(self.message(decoded, ts_recv_ns))
+    }
+
+    /// The tape path: simd-json's tape, then the fields read off it.
+    #[cold]
+    fn tape(&mut self, frame: &mut [u8]) -> Result<Decoded, Reject> {
         let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
         let decoded = match simd_json::fill_tape(frame, &mut self.buffers, &mut tape) {
             Ok(()) => decode(&tape.0, &self.symbols, &mut self.bids, &mut self.asks),
             Err(e) => Err(json_reject(e.error())),
         };
         self.tape = tape.reset();
-        Ok(match decoded? {
+        decoded
+    }
+
+    #[inline(always)]
+    fn message(&self, decoded: Decoded, ts_recv_ns: i64) -> Message<'_> {
+        match decoded {
             Decoded::Tick(mut t) => {
                 t.ts_recv_ns = ts_recv_ns;
                 Message::Tick(t)
@@ -154,10 +200,12 @@ impl Parser {
                 asks: &self.asks,
             }),
             Decoded::Control => Message::Control,
-        })
+        }
     }
 }
 
+/// A frame read by either path, before the receive time is stamped and the levels lent out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Decoded {
     Tick(Tick),
     Depth(DepthHead),

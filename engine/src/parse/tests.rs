@@ -335,6 +335,176 @@ fn mutated() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// A parse result that no longer borrows the parser.
+#[derive(Debug, PartialEq, Eq)]
+enum Owned {
+    Tick(Tick),
+    Depth(u16, i64, u64, u64, Option<u64>, Vec<Level>, Vec<Level>),
+    Control,
+    Rejected(Reject),
+}
+
+fn owned(m: Result<Message<'_>, Reject>) -> Owned {
+    match m {
+        Ok(Message::Tick(t)) => Owned::Tick(t),
+        Ok(Message::Depth(d)) => Owned::Depth(
+            d.symbol,
+            d.ts_exch_ns,
+            d.first_id,
+            d.last_id,
+            d.prev_last_id,
+            d.bids.to_vec(),
+            d.asks.to_vec(),
+        ),
+        Ok(Message::Control) => Owned::Control,
+        Err(r) => Owned::Rejected(r),
+    }
+}
+
+/// Parses `msg` on both paths and checks they agree; the result, and whether the fast reader
+/// answered.
+fn both_paths(p: &mut Parser, msg: &[u8]) -> (Owned, bool) {
+    let fast = scan::scan(msg, &p.symbols, &mut p.scan, &mut p.bids, &mut p.asks).is_some();
+    let got = owned(p.parse(&mut msg.to_vec(), 1));
+    let want = owned(p.parse_tape(&mut msg.to_vec(), 1));
+    assert_eq!(got, want, "the two paths disagree on {}", String::from_utf8_lossy(msg));
+    (got, fast)
+}
+
+/// Every message of the shared captures (both symbols, plus cryptofeed's spot, US and USD-M
+/// recordings): the fast reader answers for every one the tape path accepts, with the same
+/// result, and leaves every other to the tape path.
+#[test]
+fn fast_reader_agrees_with_the_tape_on_every_shared_capture() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ws");
+    if !dir.is_dir() {
+        eprintln!("skipped: {} is absent (the shared market data is not mounted)", dir.display());
+        return;
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".gz"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        let lines: Vec<String> =
+            BufReader::new(flate2::read::GzDecoder::new(std::fs::File::open(&file).unwrap()))
+                .lines()
+                .map(Result::unwrap)
+                .collect();
+        // `<recv_ns> <message>` (tickrail captures) or `{"recv_s":…,"raw":<message>}`.
+        let messages: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| match l.split_once(",\"raw\":") {
+                Some((_, raw)) => raw.strip_suffix('}'),
+                None => l.split_once(' ').map(|(_, m)| m),
+            })
+            .collect();
+        // The symbols with the most messages, as many as a symbol table holds.
+        let mut seen = std::collections::HashMap::<String, usize>::new();
+        for m in &messages {
+            if let Some((name, _)) =
+                m.strip_prefix("{\"stream\":\"").and_then(|m| m.split_once('@'))
+            {
+                *seen.entry(name.to_ascii_uppercase()).or_default() += 1;
+            }
+        }
+        let mut names: Vec<(usize, String)> = seen.into_iter().map(|(n, c)| (c, n)).collect();
+        names.sort_by(|a, b| b.cmp(a));
+        names.truncate(crate::symbols::MAX_SYMBOLS);
+        let names: Vec<String> = names.into_iter().map(|(_, n)| n).collect();
+        let mut p = Parser::new(Symbols::new(&names).unwrap(), 1 << 20);
+        let (mut accepted, mut fast) = (0usize, 0usize);
+        for m in &messages {
+            let (got, answered) = both_paths(&mut p, m.as_bytes());
+            if matches!(got, Owned::Tick(_) | Owned::Depth(..)) {
+                accepted += 1;
+                fast += usize::from(answered);
+            } else {
+                assert!(!answered, "the fast reader answered for a rejected {m}");
+            }
+        }
+        eprintln!("{}: {accepted} accepted, {fast} by the fast reader", file.display());
+        assert!(accepted * 10 > messages.len() * 9, "{}: {accepted}", file.display());
+        assert_eq!(fast, accepted, "{}", file.display());
+    }
+}
+
+/// Every byte that ends or spoils a string, at every position of strings longer and shorter
+/// than the reader's eight-byte step: both paths agree.
+#[test]
+fn strings_spoiled_at_every_position_parse_the_same_on_both_paths() {
+    let mut p = parser();
+    let long = "abcdefghijklmnopqrstuvwxyz0123";
+    for spoil in
+        [&b"\\"[..], b"\\n", b"\\u0041", b"\x01", b"\x1f", b"\x7f", b"\x80", "é".as_bytes(), b"\""]
+    {
+        for at in 0..=long.len() {
+            let mut x = long.as_bytes().to_vec();
+            x.splice(at..at, spoil.iter().copied());
+            let mut frame = br#"{"stream":"btcusdt@trade","data":{"e":"trade","x":""#.to_vec();
+            frame.extend_from_slice(&x);
+            frame.extend_from_slice(br#"","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"2","m":true}}"#);
+            both_paths(&mut p, &frame);
+        }
+        for at in 0..=7 {
+            let mut sym = b"BTCUSDT".to_vec();
+            sym.splice(at..at, spoil.iter().copied());
+            let mut frame = br#"{"e":"trade","E":1,"s":""#.to_vec();
+            frame.extend_from_slice(&sym);
+            frame.extend_from_slice(br#"","t":7,"p":"1","q":"2","m":true}"#);
+            both_paths(&mut p, &frame);
+        }
+    }
+}
+
+/// Integers of every length around the reader's eight-digit step and its 18-digit limit, with
+/// and without something after them, in a field read and a field walked over: both paths agree.
+#[test]
+fn integers_of_every_length_parse_the_same_on_both_paths() {
+    let mut p = parser();
+    let digits = "98765432109876543210123";
+    for len in 1..=digits.len() {
+        for tail in ["", ".5", "e3", "x", " "] {
+            let n = format!("{}{tail}", &digits[..len]);
+            // As `E` the value also meets the ms → ns overflow check (13 digits and more).
+            let (got, _) = both_paths(
+                &mut p,
+                format!(r#"{{"e":"trade","E":{n},"s":"BTCUSDT","t":7,"p":"1","q":"2","m":true}}"#)
+                    .as_bytes(),
+            );
+            let integer = tail.trim().is_empty();
+            assert_eq!(matches!(got, Owned::Tick(_)), len <= 12 && integer, "{n}");
+            for frame in [
+                format!(
+                    r#"{{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"2","m":true,"n":{n}}}"#
+                ),
+                format!(r#"{{"e":"trade","E":1,"s":"BTCUSDT","p":"1","q":"2","m":true,"t":{n}}}"#),
+            ] {
+                let (got, _) = both_paths(&mut p, frame.as_bytes());
+                if len <= 18 && integer {
+                    assert!(matches!(got, Owned::Tick(_)), "{frame}: {got:?}");
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// The mutations of real messages that the fast reader still answers for (reordered
+    /// whitespace, changed digits, changed letters…) give the tape path's result, and every
+    /// mutation it does not answer for is the tape path's.
+    #[test]
+    fn mutated_messages_parse_the_same_on_both_paths(bytes in mutated()) {
+        both_paths(&mut parser(), &bytes);
+    }
+}
+
 proptest! {
     #[test]
     fn random_bytes_never_panic(mut bytes in proptest::collection::vec(any::<u8>(), 0..512)) {

@@ -1,7 +1,7 @@
 //! Targets for text that arrives over the wire or from an operator: WebSocket frames, REST depth
 //! snapshots, capture files and the engine configuration.
 
-use tickrail_engine::parse::{Message, Parser};
+use tickrail_engine::parse::{Level, Message, Parser};
 use tickrail_engine::reject::Reject;
 
 use super::{scratch_file, Outcome, PARSER, SYMBOLS};
@@ -10,14 +10,24 @@ use super::{scratch_file, Outcome, PARSER, SYMBOLS};
 #[derive(Debug, PartialEq, Eq)]
 enum Parsed {
     Tick(tickrail_abi::Tick),
-    Depth(tickrail_engine::parse::Level, usize, usize, u64, u64),
+    Depth(Vec<Level>, Vec<Level>, u64, u64, Option<u64>, i64),
     Control,
     Rejected(Reject),
 }
 
 fn parse_once(parser: &mut Parser, data: &[u8]) -> (Parsed, bool) {
     let mut frame = data.to_vec();
-    match parser.parse(&mut frame, 42) {
+    read(parser.parse(&mut frame, 42))
+}
+
+/// The same parse with simd-json's tape alone: the reference for the fast reader.
+fn parse_tape_once(parser: &mut Parser, data: &[u8]) -> Parsed {
+    let mut frame = data.to_vec();
+    read(parser.parse_tape(&mut frame, 42)).0
+}
+
+fn read(parsed: Result<Message<'_>, Reject>) -> (Parsed, bool) {
+    match parsed {
         Ok(Message::Tick(t)) => (Parsed::Tick(t), check_tick(&t)),
         Ok(Message::Depth(d)) => {
             assert!(usize::from(d.symbol) < SYMBOLS.len(), "depth for unknown symbol {}", d.symbol);
@@ -27,8 +37,10 @@ fn parse_once(parser: &mut Parser, data: &[u8]) -> (Parsed, bool) {
                 assert!(l.px >= 0 && l.qty >= 0, "negative level {l:?}");
                 zero_px |= l.px == 0;
             }
-            let first = d.bids.first().or(d.asks.first()).copied().unwrap_or_default();
-            (Parsed::Depth(first, d.bids.len(), d.asks.len(), d.first_id, d.last_id), zero_px)
+            let (bids, asks) = (d.bids.to_vec(), d.asks.to_vec());
+            let depth =
+                Parsed::Depth(bids, asks, d.first_id, d.last_id, d.prev_last_id, d.ts_exch_ns);
+            (depth, zero_px)
         }
         Ok(Message::Control) => (Parsed::Control, false),
         Err(r) => (Parsed::Rejected(r), false),
@@ -63,7 +75,8 @@ fn check_tick(t: &tickrail_abi::Tick) -> bool {
 }
 
 /// WebSocket frame parser. Parses twice with the same (reused) parser: the result must not
-/// depend on what the parser saw before. A rejection is one of the parser's [`Reject`] reasons
+/// depend on what the parser saw before; and once on simd-json's tape alone, which must give the
+/// same result as the fast reader. A rejection is one of the parser's [`Reject`] reasons
 /// (never one the later sequence and book stages give).
 pub fn message(data: &[u8]) -> Outcome {
     PARSER.with(|p| {
@@ -71,6 +84,8 @@ pub fn message(data: &[u8]) -> Outcome {
         let (first, zero_px) = parse_once(&mut parser, data);
         let (again, _) = parse_once(&mut parser, data);
         assert_eq!(first, again, "the same frame parsed twice gave two results");
+        let tape = parse_tape_once(&mut parser, data);
+        assert_eq!(first, tape, "the fast reader and simd-json's tape disagree");
         match first {
             Parsed::Rejected(r) => {
                 assert!(
