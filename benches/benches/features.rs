@@ -6,12 +6,16 @@
 //! Baseline: `harness` reads the next input and nothing else.
 //!
 //! `cargo bench -p tickrail-benches --bench features -- --warm-up-time 1 --measurement-time 3`
+//!
+//! Instruction counts: run the built binary under callgrind with
+//! `TICKRAIL_FEATURES_LOOP=<candle|tick|partial>/<n>` at `n = 100000` and `n = 0`; the difference
+//! over `n` is one update.
 
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use tickrail_engine::candles::{read_candles_csv, Candle};
 use tickrail_engine::features::{
     Atr, Bar, Bollinger, Ema, FeatureConfig, FeatureSet, LogReturn, Macd, Rsi, Sma, StdDev,
@@ -112,6 +116,30 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// `TICKRAIL_FEATURES_LOOP=<candle|tick|partial>/<n>`: runs `n` updates of the default set and
+/// exits, without criterion, for instruction counts under callgrind (`n = 0` gives the fixed
+/// start-up cost to subtract).
+fn counted_loop(spec: &str) {
+    let (case, n) = spec.split_once('/').expect("TICKRAIL_FEATURES_LOOP=<case>/<n>");
+    let n: usize = n.parse().expect("iteration count");
+    let candles = candles();
+    let closes: Vec<f64> = candles.iter().map(|c| c.to_bar().close).collect();
+    let mut set = FeatureSet::new(&FeatureConfig::default_set()).unwrap();
+    for c in &candles[..1_000] {
+        set.update_candle(c);
+    }
+    for i in 0..n {
+        let k = i & (N - 1);
+        let v = match case {
+            "candle" => set.update_candle(black_box(&candles[k]))[0],
+            "tick" => set.update_tick(black_box(closes[k]))[0],
+            "partial" => set.update_partial(black_box(&candles[k]))[0],
+            other => panic!("case: candle, tick or partial, got {other:?}"),
+        };
+        black_box(v);
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
@@ -120,4 +148,12 @@ criterion_group! {
         .sample_size(30);
     targets = bench
 }
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("TICKRAIL_FEATURES_LOOP") {
+        counted_loop(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -19,43 +19,165 @@ use super::volume::{BuyShare, VolumeRatio};
 use super::Bar;
 use crate::candles::{Candle, Timeframe};
 
-/// Inputs of one update, shared by every node.
+/// Inputs of one update, shared by every feature.
 struct Ctx {
     bar: Bar,
     ln_close: f64,
     inv_close: f64,
 }
 
-/// One feature's state and where its outputs go.
-#[derive(Debug, Clone)]
-struct Node {
-    at: usize,
-    /// Outputs do not depend on the open candle's prices.
-    price_invariant: bool,
-    state: State,
+/// A feature kind: how one instance commits a bar and how it looks at the open one, writing its
+/// outputs from `out[at]` on. Implemented once per kind; the set keeps one vector of instances
+/// per kind and runs each vector in one loop, so an update costs no per-feature dispatch.
+trait Kind: Clone + core::fmt::Debug {
+    /// Commits the bar and writes the outputs.
+    fn update(&mut self, c: &Ctx, out: &mut [f64], at: usize);
+    /// Writes what [`update`](Kind::update) would, without changing any state.
+    fn peek(&self, c: &Ctx, out: &mut [f64], at: usize);
 }
 
+/// A kind with one output: `update` and `peek` as expressions of the instance `$x` and the
+/// inputs `$c`, `None` while warming up.
+macro_rules! one_output {
+    ($ty:ty, |$x:ident, $c:ident| $update:expr, $peek:expr) => {
+        impl Kind for $ty {
+            #[inline(always)]
+            fn update(&mut self, $c: &Ctx, out: &mut [f64], at: usize) {
+                let $x = self;
+                out[at] = $update.unwrap_or(f64::NAN);
+            }
+            #[inline(always)]
+            fn peek(&self, $c: &Ctx, out: &mut [f64], at: usize) {
+                let $x = self;
+                out[at] = $peek.unwrap_or(f64::NAN);
+            }
+        }
+    };
+}
+
+/// `NATR`: ATR as a percentage of the close.
 #[derive(Debug, Clone)]
-enum State {
-    Rsi(Rsi),
-    Macd(Macd),
-    Atr(Atr),
-    Natr(Atr),
-    Trange(TrueRange),
-    Ema(Ema),
-    EmaDist(Ema),
-    Sma(Sma),
-    Bollinger(Bollinger),
-    BbPctb(Bollinger),
-    BbWidth(Bollinger),
-    Stddev(RollingMoments),
-    Zscore(RollingMoments),
-    Logret(LogReturn),
-    LogretLag(LagReturn),
-    Rvol(RealizedVol),
-    VolumeZscore(RollingMoments),
-    VolumeRatio(VolumeRatio),
-    BuyShare(BuyShare),
+struct Natr(Atr);
+/// Distance of the close from its EMA, as a fraction of the EMA.
+#[derive(Debug, Clone)]
+struct EmaDist(Ema);
+/// Bollinger %B.
+#[derive(Debug, Clone)]
+struct BbPctb(Bollinger);
+/// Bollinger band width.
+#[derive(Debug, Clone)]
+struct BbWidth(Bollinger);
+/// Rolling population standard deviation of the close.
+#[derive(Debug, Clone)]
+struct Stddev(RollingMoments);
+/// Rolling z-score of the close.
+#[derive(Debug, Clone)]
+struct Zscore(RollingMoments);
+/// Rolling z-score of the volume.
+#[derive(Debug, Clone)]
+struct VolumeZscore(RollingMoments);
+
+one_output!(Rsi, |x, c| x.update(c.bar.close), x.peek(c.bar.close));
+one_output!(
+    Atr,
+    |x, c| x.update(c.bar.high, c.bar.low, c.bar.close),
+    x.peek(c.bar.high, c.bar.low, c.bar.close)
+);
+one_output!(
+    Natr,
+    |x, c| x.0.update(c.bar.high, c.bar.low, c.bar.close).map(|a| a * c.inv_close * 100.0),
+    x.0.peek(c.bar.high, c.bar.low, c.bar.close).map(|a| a * c.inv_close * 100.0)
+);
+one_output!(
+    TrueRange,
+    |x, c| x.update(c.bar.high, c.bar.low, c.bar.close),
+    x.peek(c.bar.high, c.bar.low, c.bar.close)
+);
+one_output!(Ema, |x, c| x.update(c.bar.close), x.peek(c.bar.close));
+one_output!(
+    EmaDist,
+    |x, c| x.0.update(c.bar.close).map(|e| c.bar.close / e - 1.0),
+    x.0.peek(c.bar.close).map(|e| c.bar.close / e - 1.0)
+);
+one_output!(Sma, |x, c| x.update(c.bar.close), x.peek(c.bar.close));
+one_output!(
+    BbPctb,
+    |x, c| x.0.update_all(c.bar.close).map(|v| v.pct_b),
+    x.0.peek(c.bar.close).map(|v| v.pct_b)
+);
+one_output!(
+    BbWidth,
+    |x, c| x.0.update_all(c.bar.close).map(|v| v.width),
+    x.0.peek(c.bar.close).map(|v| v.width)
+);
+one_output!(
+    Stddev,
+    |x, c| x.0.update(c.bar.close).map(|m| m.std()),
+    x.0.peek(c.bar.close).map(|m| m.std())
+);
+one_output!(
+    Zscore,
+    |x, c| x.0.update(c.bar.close).map(|m| super::rolling::z(c.bar.close, m)),
+    x.0.peek(c.bar.close).map(|m| super::rolling::z(c.bar.close, m))
+);
+one_output!(LogReturn, |x, c| x.update_ln(c.ln_close), x.peek_ln(c.ln_close));
+one_output!(LagReturn, |x, c| x.update_ln(c.ln_close), x.peek_ln(c.ln_close));
+one_output!(RealizedVol, |x, c| x.update_ln(c.ln_close), x.peek_ln(c.ln_close));
+one_output!(
+    VolumeZscore,
+    |x, c| x.0.update(c.bar.volume).map(|m| super::rolling::z(c.bar.volume, m)),
+    x.0.peek(c.bar.volume).map(|m| super::rolling::z(c.bar.volume, m))
+);
+one_output!(VolumeRatio, |x, c| x.update(c.bar.volume), x.peek(c.bar.volume));
+one_output!(
+    BuyShare,
+    |x, c| x.update(c.bar.buy_volume, c.bar.volume),
+    x.peek(c.bar.buy_volume, c.bar.volume)
+);
+
+impl Kind for Macd {
+    #[inline(always)]
+    fn update(&mut self, c: &Ctx, out: &mut [f64], at: usize) {
+        macd_out(self.update_all(c.bar.close), out, at);
+    }
+    #[inline(always)]
+    fn peek(&self, c: &Ctx, out: &mut [f64], at: usize) {
+        macd_out(Macd::peek(self, c.bar.close), out, at);
+    }
+}
+
+#[inline(always)]
+fn macd_out(v: Option<super::macd::MacdValue>, out: &mut [f64], at: usize) {
+    let [line, signal, hist] = match v {
+        Some(v) => [v.line, v.signal, v.hist],
+        None => [f64::NAN; 3],
+    };
+    out[at..at + 3].copy_from_slice(&[line, signal, hist]);
+}
+
+impl Kind for Bollinger {
+    #[inline(always)]
+    fn update(&mut self, c: &Ctx, out: &mut [f64], at: usize) {
+        bands_out(self.update_all(c.bar.close), out, at);
+    }
+    #[inline(always)]
+    fn peek(&self, c: &Ctx, out: &mut [f64], at: usize) {
+        bands_out(Bollinger::peek(self, c.bar.close), out, at);
+    }
+}
+
+#[inline(always)]
+fn bands_out(v: Option<super::bollinger::Bands>, out: &mut [f64], at: usize) {
+    let [upper, mid, lower] = match v {
+        Some(v) => [v.upper, v.mid, v.lower],
+        None => [f64::NAN; 3],
+    };
+    out[at..at + 3].copy_from_slice(&[upper, mid, lower]);
+}
+
+/// The candle-shape features: stateless, one output each.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
     HlRange,
     Body,
     UpperWick,
@@ -63,158 +185,9 @@ enum State {
     ClosePos,
 }
 
-impl State {
-    fn new(spec: &FeatureSpec) -> Self {
-        use FeatureSpec as F;
-        match *spec {
-            F::Rsi { period } => Self::Rsi(Rsi::new(period)),
-            F::Macd { fast, slow, signal } => Self::Macd(Macd::new(fast, slow, signal)),
-            F::Atr { period } => Self::Atr(Atr::new(period)),
-            F::Natr { period } => Self::Natr(Atr::new(period)),
-            F::Trange => Self::Trange(TrueRange::new()),
-            F::Ema { period } => Self::Ema(Ema::new(period)),
-            F::EmaDist { period } => Self::EmaDist(Ema::new(period)),
-            F::Sma { period } => Self::Sma(Sma::new(period)),
-            F::Bollinger { period, k } => Self::Bollinger(Bollinger::new(period, k)),
-            F::BbPctb { period, k } => Self::BbPctb(Bollinger::new(period, k)),
-            F::BbWidth { period, k } => Self::BbWidth(Bollinger::new(period, k)),
-            F::Stddev { period } => Self::Stddev(RollingMoments::new(period)),
-            F::Zscore { period } => Self::Zscore(RollingMoments::new(period)),
-            F::Logret { period } => Self::Logret(LogReturn::new(period)),
-            F::LogretLag { lag } => Self::LogretLag(LagReturn::new(lag)),
-            F::Rvol { period } => Self::Rvol(RealizedVol::new(period)),
-            F::VolumeZscore { period } => Self::VolumeZscore(RollingMoments::new(period)),
-            F::VolumeRatio { period } => Self::VolumeRatio(VolumeRatio::new(period)),
-            F::BuyShare { period } => Self::BuyShare(BuyShare::new(period)),
-            F::HlRange => Self::HlRange,
-            F::Body => Self::Body,
-            F::UpperWick => Self::UpperWick,
-            F::LowerWick => Self::LowerWick,
-            F::ClosePos => Self::ClosePos,
-        }
-    }
-
-    fn price_invariant(&self) -> bool {
-        matches!(
-            self,
-            Self::LogretLag(_) | Self::VolumeZscore(_) | Self::VolumeRatio(_) | Self::BuyShare(_)
-        )
-    }
-
-    fn needs_ln(&self) -> bool {
-        matches!(self, Self::Logret(_) | Self::LogretLag(_) | Self::Rvol(_))
-    }
-}
-
-#[inline(always)]
-fn put(out: &mut [f64], at: usize, v: Option<f64>) {
-    out[at] = v.unwrap_or(f64::NAN);
-}
-
-impl Node {
-    /// Commits the bar and writes the outputs.
-    #[inline]
-    fn update(&mut self, c: &Ctx, out: &mut [f64]) {
-        let b = &c.bar;
-        let at = self.at;
-        match &mut self.state {
-            State::Rsi(x) => put(out, at, x.update(b.close)),
-            State::Macd(x) => {
-                let v = x.update_all(b.close);
-                put(out, at, v.map(|v| v.line));
-                put(out, at + 1, v.map(|v| v.signal));
-                put(out, at + 2, v.map(|v| v.hist));
-            }
-            State::Atr(x) => put(out, at, x.update(b.high, b.low, b.close)),
-            State::Natr(x) => {
-                put(out, at, x.update(b.high, b.low, b.close).map(|a| a * c.inv_close * 100.0))
-            }
-            State::Trange(x) => put(out, at, x.update(b.high, b.low, b.close)),
-            State::Ema(x) => put(out, at, x.update(b.close)),
-            State::EmaDist(x) => put(out, at, x.update(b.close).map(|e| b.close / e - 1.0)),
-            State::Sma(x) => put(out, at, x.update(b.close)),
-            State::Bollinger(x) => {
-                let v = x.update_all(b.close);
-                put(out, at, v.map(|v| v.upper));
-                put(out, at + 1, v.map(|v| v.mid));
-                put(out, at + 2, v.map(|v| v.lower));
-            }
-            State::BbPctb(x) => put(out, at, x.update_all(b.close).map(|v| v.pct_b)),
-            State::BbWidth(x) => put(out, at, x.update_all(b.close).map(|v| v.width)),
-            State::Stddev(x) => put(out, at, x.update(b.close).map(|m| m.std())),
-            State::Zscore(x) => {
-                put(out, at, x.update(b.close).map(|m| super::rolling::z(b.close, m)))
-            }
-            State::Logret(x) => put(out, at, x.update_ln(c.ln_close)),
-            State::LogretLag(x) => put(out, at, x.update_ln(c.ln_close)),
-            State::Rvol(x) => put(out, at, x.update_ln(c.ln_close)),
-            State::VolumeZscore(x) => {
-                put(out, at, x.update(b.volume).map(|m| super::rolling::z(b.volume, m)))
-            }
-            State::VolumeRatio(x) => put(out, at, x.update(b.volume)),
-            State::BuyShare(x) => put(out, at, x.update(b.buy_volume, b.volume)),
-            State::HlRange
-            | State::Body
-            | State::UpperWick
-            | State::LowerWick
-            | State::ClosePos => out[at] = self.state.shape(b, c.inv_close),
-        }
-    }
-
-    /// Writes what [`update`](Self::update) would, without changing any state.
-    #[inline]
-    fn peek(&self, c: &Ctx, out: &mut [f64]) {
-        let b = &c.bar;
-        let at = self.at;
-        match &self.state {
-            State::Rsi(x) => put(out, at, x.peek(b.close)),
-            State::Macd(x) => {
-                let v = x.peek(b.close);
-                put(out, at, v.map(|v| v.line));
-                put(out, at + 1, v.map(|v| v.signal));
-                put(out, at + 2, v.map(|v| v.hist));
-            }
-            State::Atr(x) => put(out, at, x.peek(b.high, b.low, b.close)),
-            State::Natr(x) => {
-                put(out, at, x.peek(b.high, b.low, b.close).map(|a| a * c.inv_close * 100.0))
-            }
-            State::Trange(x) => put(out, at, x.peek(b.high, b.low, b.close)),
-            State::Ema(x) => put(out, at, x.peek(b.close)),
-            State::EmaDist(x) => put(out, at, x.peek(b.close).map(|e| b.close / e - 1.0)),
-            State::Sma(x) => put(out, at, x.peek(b.close)),
-            State::Bollinger(x) => {
-                let v = x.peek(b.close);
-                put(out, at, v.map(|v| v.upper));
-                put(out, at + 1, v.map(|v| v.mid));
-                put(out, at + 2, v.map(|v| v.lower));
-            }
-            State::BbPctb(x) => put(out, at, x.peek(b.close).map(|v| v.pct_b)),
-            State::BbWidth(x) => put(out, at, x.peek(b.close).map(|v| v.width)),
-            State::Stddev(x) => put(out, at, x.peek(b.close).map(|m| m.std())),
-            State::Zscore(x) => {
-                put(out, at, x.peek(b.close).map(|m| super::rolling::z(b.close, m)))
-            }
-            State::Logret(x) => put(out, at, x.peek_ln(c.ln_close)),
-            State::LogretLag(x) => put(out, at, x.peek_ln(c.ln_close)),
-            State::Rvol(x) => put(out, at, x.peek_ln(c.ln_close)),
-            State::VolumeZscore(x) => {
-                put(out, at, x.peek(b.volume).map(|m| super::rolling::z(b.volume, m)))
-            }
-            State::VolumeRatio(x) => put(out, at, x.peek(b.volume)),
-            State::BuyShare(x) => put(out, at, x.peek(b.buy_volume, b.volume)),
-            State::HlRange
-            | State::Body
-            | State::UpperWick
-            | State::LowerWick
-            | State::ClosePos => out[at] = self.state.shape(b, c.inv_close),
-        }
-    }
-}
-
-impl State {
-    /// Candle-shape features (stateless).
-    #[inline]
-    fn shape(&self, b: &Bar, inv_close: f64) -> f64 {
+impl Shape {
+    #[inline(always)]
+    fn of(self, b: &Bar, inv_close: f64) -> f64 {
         match self {
             Self::HlRange => (b.high - b.low) * inv_close,
             Self::Body => (b.close - b.open) / b.open,
@@ -228,8 +201,140 @@ impl State {
                     0.5
                 }
             }
-            _ => f64::NAN,
         }
+    }
+}
+
+impl Kind for Shape {
+    #[inline(always)]
+    fn update(&mut self, c: &Ctx, out: &mut [f64], at: usize) {
+        out[at] = self.of(&c.bar, c.inv_close);
+    }
+    #[inline(always)]
+    fn peek(&self, c: &Ctx, out: &mut [f64], at: usize) {
+        out[at] = self.of(&c.bar, c.inv_close);
+    }
+}
+
+/// The instances of one kind, each with the index of its first output.
+type Group<T> = Vec<(usize, T)>;
+
+#[inline(always)]
+fn update_group<T: Kind>(g: &mut Group<T>, c: &Ctx, out: &mut [f64]) {
+    for (at, x) in g {
+        x.update(c, out, *at);
+    }
+}
+
+#[inline(always)]
+fn peek_group<T: Kind>(g: &Group<T>, c: &Ctx, out: &mut [f64]) {
+    for (at, x) in g {
+        x.peek(c, out, *at);
+    }
+}
+
+/// Every configured feature, one vector per kind. `$priced` kinds depend on the open candle's
+/// prices; `$invariant` kinds (volume alone, or earlier bars only) keep their value when only
+/// the price of the open candle moved.
+macro_rules! groups {
+    (priced { $($p:ident: $pt:ty),* $(,)? } invariant { $($i:ident: $it:ty),* $(,)? }) => {
+        #[derive(Debug, Clone, Default)]
+        struct Groups {
+            $($p: Group<$pt>,)*
+            $($i: Group<$it>,)*
+        }
+
+        impl Groups {
+            #[inline(always)]
+            fn update(&mut self, c: &Ctx, out: &mut [f64]) {
+                $(update_group(&mut self.$p, c, out);)*
+                $(update_group(&mut self.$i, c, out);)*
+            }
+
+            /// `price_only`: the open candle's prices moved and nothing else did.
+            #[inline(always)]
+            fn peek(&self, c: &Ctx, out: &mut [f64], price_only: bool) {
+                $(peek_group(&self.$p, c, out);)*
+                if !price_only {
+                    $(peek_group(&self.$i, c, out);)*
+                }
+            }
+        }
+    };
+}
+
+groups! {
+    priced {
+        rsi: Rsi,
+        macd: Macd,
+        atr: Atr,
+        natr: Natr,
+        trange: TrueRange,
+        ema: Ema,
+        ema_dist: EmaDist,
+        sma: Sma,
+        bollinger: Bollinger,
+        bb_pctb: BbPctb,
+        bb_width: BbWidth,
+        stddev: Stddev,
+        zscore: Zscore,
+        logret: LogReturn,
+        rvol: RealizedVol,
+        shape: Shape,
+    }
+    invariant {
+        logret_lag: LagReturn,
+        volume_zscore: VolumeZscore,
+        volume_ratio: VolumeRatio,
+        buy_share: BuyShare,
+    }
+}
+
+impl Groups {
+    /// Every feature of `specs`, its outputs laid out in list order.
+    fn build(specs: &[FeatureSpec]) -> Self {
+        use FeatureSpec as F;
+        let mut g = Self::default();
+        let mut at = 0;
+        for spec in specs {
+            match *spec {
+                F::Rsi { period } => g.rsi.push((at, Rsi::new(period))),
+                F::Macd { fast, slow, signal } => g.macd.push((at, Macd::new(fast, slow, signal))),
+                F::Atr { period } => g.atr.push((at, Atr::new(period))),
+                F::Natr { period } => g.natr.push((at, Natr(Atr::new(period)))),
+                F::Trange => g.trange.push((at, TrueRange::new())),
+                F::Ema { period } => g.ema.push((at, Ema::new(period))),
+                F::EmaDist { period } => g.ema_dist.push((at, EmaDist(Ema::new(period)))),
+                F::Sma { period } => g.sma.push((at, Sma::new(period))),
+                F::Bollinger { period, k } => g.bollinger.push((at, Bollinger::new(period, k))),
+                F::BbPctb { period, k } => g.bb_pctb.push((at, BbPctb(Bollinger::new(period, k)))),
+                F::BbWidth { period, k } => {
+                    g.bb_width.push((at, BbWidth(Bollinger::new(period, k))))
+                }
+                F::Stddev { period } => g.stddev.push((at, Stddev(RollingMoments::new(period)))),
+                F::Zscore { period } => g.zscore.push((at, Zscore(RollingMoments::new(period)))),
+                F::Logret { period } => g.logret.push((at, LogReturn::new(period))),
+                F::LogretLag { lag } => g.logret_lag.push((at, LagReturn::new(lag))),
+                F::Rvol { period } => g.rvol.push((at, RealizedVol::new(period))),
+                F::VolumeZscore { period } => {
+                    g.volume_zscore.push((at, VolumeZscore(RollingMoments::new(period))))
+                }
+                F::VolumeRatio { period } => g.volume_ratio.push((at, VolumeRatio::new(period))),
+                F::BuyShare { period } => g.buy_share.push((at, BuyShare::new(period))),
+                F::HlRange => g.shape.push((at, Shape::HlRange)),
+                F::Body => g.shape.push((at, Shape::Body)),
+                F::UpperWick => g.shape.push((at, Shape::UpperWick)),
+                F::LowerWick => g.shape.push((at, Shape::LowerWick)),
+                F::ClosePos => g.shape.push((at, Shape::ClosePos)),
+            }
+            at += spec.output_names().len();
+        }
+        g
+    }
+
+    /// Whether any feature reads the log of the close.
+    fn needs_ln(&self) -> bool {
+        !(self.logret.is_empty() && self.logret_lag.is_empty() && self.rvol.is_empty())
     }
 }
 
@@ -237,7 +342,7 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct FeatureSet {
     specs: Vec<FeatureSpec>,
-    nodes: Vec<Node>,
+    groups: Groups,
     names: Vec<String>,
     values: Vec<f64>,
     timeframe: Timeframe,
@@ -253,18 +358,13 @@ impl FeatureSet {
     pub fn new(cfg: &FeatureConfig) -> Result<Self, Vec<ConfigProblem>> {
         cfg.validate()?;
         let timeframe = cfg.timeframe().expect("validated");
-        let mut nodes = Vec::with_capacity(cfg.list.len());
-        let mut names = Vec::new();
-        for spec in &cfg.list {
-            let state = State::new(spec);
-            nodes.push(Node { at: names.len(), price_invariant: state.price_invariant(), state });
-            names.extend(spec.output_names());
-        }
-        let needs_ln = nodes.iter().any(|n| n.state.needs_ln());
+        let groups = Groups::build(&cfg.list);
+        let names: Vec<String> = cfg.list.iter().flat_map(FeatureSpec::output_names).collect();
+        let needs_ln = groups.needs_ln();
         Ok(Self {
             specs: cfg.list.clone(),
             values: vec![f64::NAN; names.len()],
-            nodes,
+            groups,
             names,
             timeframe,
             intra_candle: cfg.intra_candle,
@@ -331,9 +431,7 @@ impl FeatureSet {
     #[inline]
     pub fn update_bar(&mut self, bar: &Bar) -> &[f64] {
         let ctx = self.ctx(*bar);
-        for n in &mut self.nodes {
-            n.update(&ctx, &mut self.values);
-        }
+        self.groups.update(&ctx, &mut self.values);
         self.provisional = None;
         self.candles += 1;
         &self.values
@@ -373,11 +471,7 @@ impl FeatureSet {
         let skip = price_only && self.provisional.is_some();
         self.provisional = Some(bar);
         let ctx = self.ctx(bar);
-        for n in &self.nodes {
-            if !(skip && n.price_invariant) {
-                n.peek(&ctx, &mut self.values);
-            }
-        }
+        self.groups.peek(&ctx, &mut self.values, skip);
         &self.values
     }
 
@@ -393,9 +487,7 @@ impl FeatureSet {
     /// Forgets every candle (the state of a freshly built set). Reallocates the windows: not for
     /// the hot path.
     pub fn reset(&mut self) {
-        for (n, spec) in self.nodes.iter_mut().zip(&self.specs) {
-            n.state = State::new(spec);
-        }
+        self.groups = Groups::build(&self.specs);
         self.values.fill(f64::NAN);
         self.provisional = None;
         self.candles = 0;
